@@ -1,0 +1,1 @@
+"""Services of the local platform: Delta tables on disk, local Spark, the HTTP endpoint."""
