@@ -71,3 +71,44 @@ def load_settings() -> Settings:
         schema=_identifier("HOUSEMON_SCHEMA", "house_prices"),
         source_csv=Path(source).expanduser().resolve() if source else None,
     )
+
+
+DEFAULT_GRANULARITIES = {"local": ("1 minute",), "databricks": ("30 minutes",)}
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Monitor and alert settings; each can be set with an environment variable."""
+
+    granularities: tuple[str, ...]
+    mae_threshold: float
+    lookback_windows: int
+    alert_percent: float
+
+
+def _number(variable: str, default: float, *, minimum: float) -> float:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise SettingsError(f"{variable}={text!r} is not a number") from error
+    if value < minimum:
+        raise SettingsError(f"{variable}={value:g} must be at least {minimum:g}")
+    return value
+
+
+def load_monitoring_settings(platform: str) -> MonitoringSettings:
+    text = os.environ.get("HOUSEMON_MONITOR_GRANULARITIES", "").strip()
+    granularities = (
+        tuple(g.strip() for g in text.split(",") if g.strip())
+        if text
+        else DEFAULT_GRANULARITIES[platform]
+    )
+    return MonitoringSettings(
+        granularities=granularities,
+        mae_threshold=_number("HOUSEMON_ALERT_MAE_THRESHOLD", 40000.0, minimum=0),
+        lookback_windows=int(_number("HOUSEMON_ALERT_LOOKBACK_WINDOWS", 3, minimum=1)),
+        alert_percent=_number("HOUSEMON_ALERT_PERCENT", 45.0, minimum=0),
+    )

@@ -1,0 +1,1 @@
+"""Dagster resources: one interface per service, one implementation per platform."""
