@@ -1,6 +1,5 @@
 """The model quality alert and its evaluations."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd

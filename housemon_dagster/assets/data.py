@@ -1,6 +1,5 @@
 """Source data, the training and test sets, the inference sets and the feature table."""
 
-from __future__ import annotations
 
 import dagster as dg
 

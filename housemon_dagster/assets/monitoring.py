@@ -1,6 +1,5 @@
 """The monitoring table, the quality monitor and its metric tables."""
 
-from __future__ import annotations
 
 import dagster as dg
 

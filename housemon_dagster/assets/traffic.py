@@ -1,6 +1,5 @@
 """Replayed traffic: the test set, then the skewed set, against the serving endpoint."""
 
-from __future__ import annotations
 
 import os
 

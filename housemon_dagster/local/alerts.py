@@ -5,7 +5,6 @@ runs on Databricks. Locally each such name is bound to a temporary view over the
 Delta table before the query runs.
 """
 
-from __future__ import annotations
 
 import json
 import re
@@ -43,10 +42,11 @@ class LocalAlerts(AlertsResource):
     """Alert definitions as JSON files under ``<home>/alerts``, evaluated with local Spark."""
 
     home: str
-    spark: dg.ResourceDependency[LocalSparkResource]
+    spark: LocalSparkResource
 
     def _path(self, display_name: str) -> Path:
-        return Path(self.home) / "alerts" / f"{re.sub(r'[^\w.-]', '_', display_name)}.json"
+        safe_name = re.sub(r"[^\w.-]", "_", display_name)
+        return Path(self.home) / "alerts" / f"{safe_name}.json"
 
     def upsert(self, context: dg.AssetExecutionContext, spec: AlertSpec) -> dict[str, Any]:
         """Create the alert or update it to ``spec``; an unchanged alert is left as is."""

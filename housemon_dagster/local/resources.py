@@ -1,6 +1,5 @@
 """Resources of the local platform: everything on this machine, under ``HOUSEMON_HOME``."""
 
-from __future__ import annotations
 
 import logging
 from pathlib import Path
@@ -51,8 +50,8 @@ class _ContextLog(logging.LoggerAdapter):
 class LocalSparkTasks(SparkTasksResource):
     """Runs tasks in the Dagster process, with the run's local Spark session."""
 
-    tables: dg.ResourceDependency[LocalTables]
-    spark: dg.ResourceDependency[LocalSparkResource]
+    tables: LocalTables
+    spark: LocalSparkResource
 
     def run(
         self, context: dg.AssetExecutionContext, task: str, params: dict[str, Any]

@@ -1,6 +1,5 @@
 """Local Spark through dagster-pyspark: one session per run, stopped when the run ends."""
 
-from __future__ import annotations
 
 import logging
 import shutil

@@ -5,7 +5,6 @@ the Databricks implementation under the same resource key, so assets never know
 which platform they run on.
 """
 
-from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
@@ -90,18 +89,6 @@ class ServingResource(dg.ConfigurableResource, ABC):
         """Return the three-part name of the table the endpoint logs payloads to."""
 
 
-class MonitorResource(dg.ConfigurableResource, ABC):
-    """The quality monitor of a table and its metric tables."""
-
-    @abstractmethod
-    def create_or_update(
-        self, context: dg.AssetExecutionContext, spec: MonitorSpec
-    ) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def refresh(self, context: dg.AssetExecutionContext, spec: MonitorSpec) -> dict[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class MonitorSpec:
     """The declared configuration of an InferenceLog regression monitor."""
@@ -125,6 +112,18 @@ class MonitorSpec:
     @property
     def drift_table(self) -> str:
         return f"{self.output_schema_name}.{self.table_name.split('.')[-1]}_drift_metrics"
+
+
+class MonitorResource(dg.ConfigurableResource, ABC):
+    """The quality monitor of a table and its metric tables."""
+
+    @abstractmethod
+    def create_or_update(
+        self, context: dg.AssetExecutionContext, spec: MonitorSpec
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def refresh(self, context: dg.AssetExecutionContext, spec: MonitorSpec) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

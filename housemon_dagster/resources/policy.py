@@ -1,6 +1,5 @@
 """The declared monitor and alert, shared by both platforms."""
 
-from __future__ import annotations
 
 import dagster as dg
 
