@@ -1,0 +1,127 @@
+"""Write-ahead log of inference entries: one JSON line per entry, per server worker.
+
+Layout under the endpoint's state folder::
+
+    workers/<worker id>.lock     flock held for the worker's lifetime
+    wal/<worker id>.<n>.wal      segments, entries numbered by a per-worker ``seq``
+
+A worker writes each entry with one ``write`` call before its HTTP response is sent,
+so a process crash (even ``kill -9``) cannot lose an answered request: the bytes are
+in the OS page cache. ``fsync`` runs in batches on a short interval, so a power loss
+can lose at most that interval. A lock file whose flock can be taken belongs to a
+dead worker, and its segments are replayed by whoever takes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SEGMENT_SUFFIX = ".wal"
+
+
+class WorkerLock:
+    """An exclusive flock on ``workers/<worker id>.lock``, released on close."""
+
+    def __init__(self, path: Path, handle: int) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def create(cls, state_dir: Path, worker_id: str) -> WorkerLock:
+        """Create and lock a new worker's lock file.
+
+        The file is locked under a temporary name and then renamed, so nobody can see
+        it unlocked and mistake the new worker for a dead one.
+        """
+        folder = state_dir / "workers"
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{worker_id}.tmp"
+        handle = os.open(temporary, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path = folder / f"{worker_id}.lock"
+        os.replace(temporary, path)
+        return cls(path, handle)
+
+    @classmethod
+    def try_acquire(cls, path: Path) -> WorkerLock | None:
+        """Lock an existing worker's file; None when its worker is still alive."""
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return None
+        return cls(path, handle)
+
+    def release(self, *, delete: bool) -> None:
+        if delete:
+            self.path.unlink(missing_ok=True)
+        os.close(self._handle)
+
+
+def segment_path(state_dir: Path, worker_id: str, number: int) -> Path:
+    return state_dir / "wal" / f"{worker_id}.{number:06d}{SEGMENT_SUFFIX}"
+
+
+def worker_segments(state_dir: Path, worker_id: str) -> list[Path]:
+    return sorted((state_dir / "wal").glob(f"{worker_id}.*{SEGMENT_SUFFIX}"))
+
+
+def segment_workers(state_dir: Path) -> set[str]:
+    """Return the worker ids that own at least one segment."""
+    return {path.name.split(".")[0] for path in (state_dir / "wal").glob(f"*{SEGMENT_SUFFIX}")}
+
+
+class SegmentWriter:
+    """Appends encoded entries to one segment file with ``O_APPEND`` writes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+        self.size = os.fstat(self._handle).st_size
+        self.dirty = False
+
+    def append(self, line: bytes) -> None:
+        written = os.write(self._handle, line)
+        while written < len(line):
+            written += os.write(self._handle, line[written:])
+        self.size += len(line)
+        self.dirty = True
+
+    def sync(self) -> None:
+        if self.dirty:
+            self.dirty = False
+            os.fsync(self._handle)
+
+    def close(self) -> None:
+        self.sync()
+        os.close(self._handle)
+
+
+def encode_entry(seq: int, entry: dict[str, Any]) -> bytes:
+    return (json.dumps({"seq": seq, "entry": entry}, separators=(",", ":")) + "\n").encode()
+
+
+def read_segments(paths: list[Path]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(seq, entry)`` from segments in order, skipping a torn last line."""
+    for path in paths:
+        with path.open("rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    log.warning("Skipping unreadable line %d of WAL segment %s", number, path)
+                    continue
+                yield int(record["seq"]), record["entry"]
