@@ -136,8 +136,15 @@ def _summarise_categorical(
         .combine_chunks()
         .dictionary_encode()
     )
-    indices = np.asarray(pc.fill_null(pc.cast(encoded.indices, pa.int64()), -1), dtype=np.int64)
-    dictionary = encoded.dictionary.to_pylist()
+    # Sorting the dictionary makes category order, and so every floating-point sum over
+    # categories, independent of which rows were read: incremental equals full.
+    order = np.asarray(pc.sort_indices(encoded.dictionary), dtype=np.int64)
+    rank = np.empty(order.size + 1, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    rank[-1] = -1
+    raw = np.asarray(pc.fill_null(pc.cast(encoded.indices, pa.int64()), -1), dtype=np.int64)
+    indices = rank[raw]
+    dictionary = encoded.dictionary.take(pa.array(order)).to_pylist()
     offset = 0
     for (side, _), text in zip(sides, texts):
         side_indices = indices[offset : offset + len(text)]
