@@ -91,11 +91,22 @@ def _typed(value: Any, kind: str, column: str) -> Any:
         raise PayloadError(f"column {column} holds {value!r}, which is not a {kind}") from error
 
 
+def _error_message(response: Any) -> str:
+    """Return the endpoint's error message from a rejected request's response, if any."""
+    try:
+        body = json.loads(response)
+    except (TypeError, json.JSONDecodeError):
+        return "not a successful scoring"
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])[:500]
+    return "not a successful scoring"
+
+
 def parse_payload(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Turn one successful payload into monitoring rows, or raise ``PayloadError``."""
     status = row.get("status_code")
     if status != 200:
-        raise PayloadError(f"status code {status}: not a successful scoring")
+        raise PayloadError(f"status code {status}: {_error_message(row.get('response'))}")
     try:
         request = json.loads(row["request"])
         response = json.loads(row["response"])

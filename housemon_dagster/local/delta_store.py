@@ -86,7 +86,7 @@ class DeltaTableStore:
         """Read the table's current files with Spark (no Delta jars are needed)."""
         delta = self.table(name)
         files = delta.file_uris()
-        if not files or delta.deletion_vectors().num_rows:
+        if not files or _has_deletion_vectors(delta):
             return spark.createDataFrame(delta.to_pyarrow_table())
         return spark.read.option("mergeSchema", "true").parquet(*files)
 
@@ -144,6 +144,14 @@ class DeltaTableStore:
         if delta.version() <= version:
             return delta.to_pyarrow_table().slice(0, 0)
         return pa.RecordBatchReader.from_stream(delta.load_cdf(starting_version=version + 1)).read_all()
+
+
+def _has_deletion_vectors(delta: DeltaTable) -> bool:
+    """Tell whether some file has deleted rows that a plain Parquet read would resurrect."""
+    features = delta.protocol().writer_features or []
+    if "deletionVectors" not in features:
+        return False
+    return pa.RecordBatchReader.from_stream(delta.deletion_vectors()).read_all().num_rows > 0
 
 
 def _duplicated_keys(table: pa.Table, keys: list[str]) -> list[Any]:

@@ -2,8 +2,10 @@
 
 
 import logging
+import os
 import shutil
 import subprocess
+import sys
 from typing import Any
 
 import dagster as dg
@@ -18,6 +20,7 @@ LOCAL_SPARK_CONFIG: dict[str, Any] = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "2g",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.ansi.enabled": "false",
@@ -56,6 +59,9 @@ class LocalSparkResource(LazyPySparkResource):
     def spark_session(self) -> Any:
         if self._spark_session is None:
             log.info("Starting local Spark (%s)", check_java() or "java")
+            # Python workers must run this interpreter, which has housemon installed;
+            # PySpark reads the worker interpreter from this variable only.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         return super().spark_session
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -8,7 +8,10 @@ is not known yet keep a null ``sale_price`` and get it on a later refresh.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pandas as pd
 
 from housemon_dagster.core.model import request_column_types
 from housemon_dagster.core.payloads import PAYLOAD_COLUMNS, parse_chunk
@@ -39,6 +42,31 @@ def parsed_schema() -> str:
             "reason string",
         ]
     )
+
+
+PANDAS_TYPES = {"string": "object", "double": "float64", "bigint": "Int64", "int": "Int32"}
+
+
+def parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Run ``parse_chunk`` on each Arrow batch and give every column its schema type.
+
+    A batch may lack a column entirely (no quarantined payload, say), so each column
+    is built with its declared type rather than inferred from the values.
+    """
+    fields = [field.split(" ") for field in parsed_schema().split(", ")]
+    for batch in batches:
+        parsed = parse_chunk(batch)
+        typed = {}
+        for name, kind in fields:
+            name = name.strip("`")
+            values = parsed[name] if name in parsed.columns else pd.Series([None] * len(parsed))
+            if kind == "timestamp":
+                typed[name] = pd.to_datetime(values, utc=True)
+            elif kind == "string":
+                typed[name] = values.astype(object).where(values.notna(), None)
+            else:
+                typed[name] = values.astype(PANDAS_TYPES[kind])
+        yield pd.DataFrame(typed)
 
 
 def normalized_payloads(payloads: Any) -> Any:
@@ -134,7 +162,7 @@ def refresh_monitoring_table(context: TaskContext, params: dict[str, Any]) -> di
     duplicates = ranked.where("copy > 1").drop("copy").withColumn(
         "reason", F.lit("duplicate of an earlier payload with the same databricks_request_id")
     )
-    parsed = ranked.where("copy = 1").drop("copy").mapInPandas(parse_chunk, parsed_schema())
+    parsed = ranked.where("copy = 1").drop("copy").mapInPandas(parse_batches, parsed_schema())
     parsed = parsed.persist()
 
     bad = parsed.where("reason IS NOT NULL").select(*PAYLOAD_COLUMNS, "reason")
