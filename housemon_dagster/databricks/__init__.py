@@ -1,0 +1,1 @@
+"""The Databricks platform: the same assets against a workspace through databricks-sdk."""
