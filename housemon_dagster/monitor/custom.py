@@ -72,9 +72,17 @@ def _quote(name: str) -> str:
 
 
 def aggregate_values(
-    metrics: list[CustomMetric], reader: TableReader, groupings: list[Grouping]
+    metrics: list[CustomMetric],
+    reader: TableReader,
+    groupings: list[Grouping],
+    *,
+    skip_failures: bool = False,
 ) -> dict[tuple[int, int, str], dict[str, Any]]:
-    """Evaluate aggregate metrics per grouping and group: (grouping, code, column) -> values."""
+    """Evaluate aggregate metrics per grouping and group: (grouping, code, column) -> values.
+
+    With ``skip_failures`` a metric whose SQL fails, for example on a baseline table
+    that lacks a column it names, is left null and logged instead of raising.
+    """
     if not metrics:
         return {}
     needed: set[str] = set()
@@ -85,7 +93,8 @@ def aggregate_values(
     data = reader.read(columns) if columns else None
     results: dict[tuple[int, int, str], dict[str, Any]] = {}
     for index, grouping in enumerate(groupings):
-        frame = (data or pa.table({})).append_column("_code", pa.array(grouping.codes))
+        codes = pa.array(grouping.codes)
+        frame = pa.table({"_code": codes}) if data is None else data.append_column("_code", codes)
         for metric in metrics:
             for input_column in metric.input_columns:
                 if input_column != TABLE_COLUMN and input_column not in reader.schema.names:
@@ -95,7 +104,13 @@ def aggregate_values(
                     f"SELECT _code, ({expression}) AS value FROM frame "
                     "WHERE _code >= 0 GROUP BY _code"
                 )
-                table = _run(metric, query, {"frame": frame})
+                try:
+                    table = _run(metric, query, {"frame": frame})
+                except CustomMetricError as error:
+                    if not skip_failures:
+                        raise
+                    log.info("Left custom metric %s null on %s: %s", metric.name, reader.name, error)
+                    continue
                 for code, value in zip(table.column(0).to_pylist(), table.column(1).to_pylist()):
                     key = (index, code, input_column)
                     results.setdefault(key, {})[metric.name] = value

@@ -82,7 +82,7 @@ class _Plan:
     def windows(self) -> int:
         if self.profile_windows is None:
             return -1
-        return sum(len(starts) for starts in self.drift_windows.values())
+        return sum(len(starts) for starts in self.profile_windows.values())
 
 
 def slice_vocabularies(store: TableStore, config: MonitorConfig) -> dict[str, list[str | None]]:

@@ -78,7 +78,9 @@ def _add_custom_aggregates(
         return
     values = {"INPUT": custom.aggregate_values(metrics, current.reader, current.groupings)}
     if baseline is not None:
-        values["BASELINE"] = custom.aggregate_values(metrics, baseline.reader, baseline.groupings)
+        values["BASELINE"] = custom.aggregate_values(
+            metrics, baseline.reader, baseline.groupings, skip_failures=True
+        )
     for row in rows:
         found = values.get(row["log_type"], {}).get((row["_g"], row["_code"], row["column_name"]))
         if found:
