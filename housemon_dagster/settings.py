@@ -108,7 +108,7 @@ def load_monitoring_settings(platform: str) -> MonitoringSettings:
     )
     return MonitoringSettings(
         granularities=granularities,
-        mae_threshold=_number("HOUSEMON_ALERT_MAE_THRESHOLD", 40000.0, minimum=0),
+        mae_threshold=_number("HOUSEMON_ALERT_MAE_THRESHOLD", 70000.0, minimum=0),
         lookback_windows=int(_number("HOUSEMON_ALERT_LOOKBACK_WINDOWS", 3, minimum=1)),
         alert_percent=_number("HOUSEMON_ALERT_PERCENT", 45.0, minimum=0),
     )

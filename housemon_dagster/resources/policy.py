@@ -20,7 +20,7 @@ class MonitoringPolicy(dg.ConfigurableResource):
     """
 
     granularities: list[str] = ["30 minutes"]
-    mae_threshold: float = 40000.0
+    mae_threshold: float = 70000.0
     lookback_windows: int = 3
     alert_percent: float = 45.0
     assets_dir: str = "/Workspace/Shared/housemon/monitoring"
