@@ -1,4 +1,4 @@
-"""Fixtures: one model trained per session, one shared endpoint per test module."""
+"""Fixtures: one model trained and one endpoint started per test session."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ def trained() -> TrainedData:
     return TrainedData(train_model(train, test, features), test, features)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_endpoint(tmp_path_factory, trained):
-    """An endpoint with auth on and a 200 kB body limit, shared within a module."""
+    """An endpoint with auth on and a 200 kB body limit, shared by the whole session."""
     settings = prepare_home(tmp_path_factory.mktemp("home"), trained)
     endpoint = LocalEndpoint(
         settings, port=free_port(), token=TOKEN, max_body_bytes=SHARED_MAX_BODY_BYTES

@@ -303,4 +303,10 @@ def create_app(options: ServerOptions) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """Build the app from ``HOUSEMON_SERVING_OPTIONS``; the factory uvicorn workers call."""
-    return create_app(ServerOptions.from_environment())
+    options = ServerOptions.from_environment()
+    # Worker processes start with an unconfigured root logger.
+    logging.basicConfig(
+        level=options.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
+    )
+    return create_app(options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,6 +98,7 @@ class LocalEndpoint:
         """Start the server and wait until it is ready; raise ``EndpointStartError`` if not."""
         if self.process is not None and self.process.poll() is None:
             return self
+        self._check_port_free()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         environment = dict(os.environ)
         environment.pop(TOKEN_VARIABLE, None)
@@ -124,6 +126,20 @@ class LocalEndpoint:
             self.stop()
             raise
         return self
+
+    def _check_port_free(self) -> None:
+        # Without this check the health probe would reach the other server and report
+        # success while the new one dies on the bind error.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.host, self.port))
+            except OSError as error:
+                raise EndpointStartError(
+                    f"port {self.port} on {self.host} is already in use ({error}); stop the "
+                    "process listening there, pick another port, or use "
+                    "LocalEndpoint.attach_or_start to reuse a running endpoint"
+                ) from error
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
