@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.core import Config
 from pydantic import PrivateAttr
 
 from housemon_dagster.databricks.errors import call, surface_sdk_retries
@@ -61,10 +62,10 @@ class DatabricksWorkspace(dg.ConfigurableResource):
         """Return the client, building it on first use."""
         if self._client is None:
             surface_sdk_retries()
-            self._client = WorkspaceClient(
+            config = Config(
                 **self._config_fields(), retry_timeout_seconds=self.retry_timeout_seconds
             )
-            config = self._client.config
+            self._client = WorkspaceClient(config=config)
             log.info("Connected to %s with %s auth", config.host, config.auth_type)
         return self._client
 
