@@ -54,9 +54,10 @@ class LocalServing(ServingResource):
 
     @contextmanager
     def client(self, context: dg.AssetExecutionContext) -> Iterator[ScoringClient]:
-        from housemon_dagster.local.serving.server import LocalEndpoint
+        from housemon_dagster.local.serving.lifecycle import LocalEndpoint
 
-        endpoint = LocalEndpoint(self._settings(), port=self.port)
-        with endpoint.attach_or_start() as running:
-            context.log.info("Sending requests to %s", running.url)
-            yield running.client()
+        endpoint = LocalEndpoint.attach_or_start(self._settings(), port=self.port)
+        action = "Attached to" if endpoint.attached else "Started"
+        context.log.info("%s the endpoint on %s", action, endpoint.url)
+        with endpoint, endpoint.client() as client:
+            yield client
