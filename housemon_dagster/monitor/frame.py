@@ -27,6 +27,8 @@ from housemon_dagster.monitor.windows import window_start as align_windows
 log = logging.getLogger(__name__)
 
 MAX_SLICE_VALUES = 100
+# Reads of at most this many rows x columns are done in one scan and kept in memory.
+SINGLE_SCAN_CELLS = 30_000_000
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -51,6 +53,8 @@ class TableReader:
         self._dataset: ds.Dataset | None = None
         self._filter: ds.Expression | None = None
         self._mask: pa.Array | None = None
+        self._cache: pa.Table | None = None
+        self._rows: int | None = None
         if hasattr(store, "table"):
             delta = store.table(name)
             self.version: int | None = delta.version()
@@ -80,9 +84,24 @@ class TableReader:
     def read(self, columns: list[str]) -> pa.Table:
         """Read ``columns`` for the selected rows, in a stable row order."""
         if self._dataset is not None:
+            if self._cache is None and self._small():
+                self._cache = self._dataset.to_table(filter=self._filter)
+            if self._cache is not None:
+                return self._cache.select(columns)
             return self._dataset.to_table(columns=columns, filter=self._filter)
         table = self._store.read_arrow(self.name, columns=columns)
         return table.filter(self._mask) if self._mask is not None else table
+
+    def _small(self) -> bool:
+        """Check whether the selected rows are few enough to read every column in one scan.
+
+        One scan opens each Parquet file once instead of once per column, which is what
+        makes incremental refreshes cheap; large reads go column by column instead to
+        bound memory.
+        """
+        if self._rows is None:
+            self._rows = self._dataset.count_rows(filter=self._filter)
+        return self._rows * len(self.schema.names) <= SINGLE_SCAN_CELLS
 
     def column(self, name: str) -> pa.ChunkedArray:
         return self.read([name]).column(0)

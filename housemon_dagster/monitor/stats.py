@@ -58,20 +58,25 @@ def ks_and_wasserstein(
 ) -> tuple[tuple[float | None, float | None], float | None]:
     """Return ``ks_test`` and ``wasserstein`` of two sorted samples from one merge of both.
 
-    Both statistics read the two empirical CDFs at the pooled sorted values, so the
-    merge and the CDF look-ups are done once. Results equal the two functions'.
+    Both statistics read the two empirical CDFs at the pooled sorted values. A stable
+    merge of the two sorted runs gives the CDFs by cumulative counts in linear time;
+    within a run of tied values only the last position is a CDF value, so the KS
+    statistic is taken there. Results equal the two functions'.
     """
     n1, n2 = current.size, comparison.size
     if n1 == 0 or n2 == 0:
         return (None, None), None
-    pooled = np.sort(np.concatenate([current, comparison]), kind="stable")
-    gaps = np.searchsorted(current, pooled, side="right") / n1
-    gaps -= np.searchsorted(comparison, pooled, side="right") / n2
+    pooled = np.concatenate([current, comparison])
+    order = np.argsort(pooled, kind="stable")
+    pooled = pooled[order]
+    seen_current = np.cumsum(order < n1)
+    gaps = seen_current / n1 - (np.arange(1, n1 + n2 + 1) - seen_current) / n2
     np.abs(gaps, out=gaps)
-    distance = float(np.sum(gaps[:-1] * np.diff(pooled)))
+    widths = np.diff(pooled)
+    distance = float(np.sum(gaps[:-1] * widths))
     if max(n1, n2) <= KS_EXACT_MAX_N:
         return ks_test(current, comparison), distance
-    statistic = float(np.max(gaps))
+    statistic = float(np.max(gaps[:-1][widths != 0], initial=gaps[-1]))
     larger, smaller = max(n1, n2), min(n1, n2)
     effective_n = float(larger) * smaller / (larger + smaller)
     pvalue = float(np.clip(sps.kstwo.sf(statistic, np.round(effective_n)), 0.0, 1.0))

@@ -70,7 +70,7 @@ def summarize_numeric(column: ColumnValues, codes: np.ndarray, groups: int) -> N
     group_codes = codes[column.order]
     kept = group_codes >= 0
     group_codes = group_codes[kept]
-    permutation = np.argsort(group_codes, kind="stable")
+    permutation = np.argsort(_narrow(group_codes, groups), kind="stable")
     values = column.values[column.order[kept][permutation]]
     sizes = np.bincount(group_codes, minlength=groups)
     starts = np.zeros(groups + 1, dtype=np.int64)
@@ -82,6 +82,11 @@ def summarize_numeric(column: ColumnValues, codes: np.ndarray, groups: int) -> N
         nulls=count_rows(codes, groups, column.nulls),
         nans=count_rows(codes, groups, column.nans),
     )
+
+
+def _narrow(codes: np.ndarray, groups: int) -> np.ndarray:
+    """Return codes as int16 when they fit, because numpy radix-sorts 16-bit integers."""
+    return codes.astype(np.int16) if groups <= np.iinfo(np.int16).max else codes
 
 
 @dataclass
