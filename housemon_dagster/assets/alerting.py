@@ -5,6 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from housemon_dagster.assets.metadata import markdown_table
+from housemon_dagster.notify import last_state, notify_state_change
 from housemon_dagster.resources.base import AlertsResource, TablesResource
 from housemon_dagster.resources.policy import MonitoringPolicy
 
@@ -57,7 +58,9 @@ def alert_evaluations(
         ]
     ).astype({"value": "float64"})
     store = tables.store()
+    previous = last_state(store, tables.name(EVALUATIONS_TABLE), evaluation.alert_name)
     store.write(tables.name(EVALUATIONS_TABLE), row, mode="append")
+    notify_state_change(previous, evaluation, logger=context.log, run_id=context.run_id)
     log = context.log.error if evaluation.state in ("TRIGGERED", "ERROR") else context.log.info
     log("Alert %r is %s: %s" % (spec.display_name, evaluation.state, evaluation.message))
     history = store.read_arrow(tables.name(EVALUATIONS_TABLE)).to_pandas().tail(5)
