@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from housemon_dagster.core.model import join_lookup_features
 from housemon_dagster_tests.serving.helpers import post_raw, request_records
 
 BATCH = 50
+CONCURRENT = 32
 
 
 def _expected(trained, records: list[dict]) -> list[float]:
@@ -65,11 +68,23 @@ def test_batch_equals_single_records(shared_endpoint, trained):
     assert batch == singles
 
 
-def test_large_batch_scores_in_thread(shared_endpoint, trained):
+def test_large_batch_scores(shared_endpoint, trained):
     records = request_records(trained, 300)
     response = post_raw(shared_endpoint.url, {"dataframe_records": records})
     assert response.status_code == 200
     assert response.json()["predictions"] == pytest.approx(_expected(trained, records), rel=1e-12)
+
+
+def test_concurrent_requests_score_like_alone(shared_endpoint, trained):
+    records = request_records(trained, CONCURRENT, start=100)
+
+    def score(record: dict) -> float:
+        response = post_raw(shared_endpoint.url, {"dataframe_records": [record]})
+        return response.json()["predictions"][0]
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT) as pool:
+        predictions = list(pool.map(score, records))
+    assert predictions == pytest.approx(_expected(trained, records), rel=1e-12)
 
 
 def test_whole_number_accepted_for_double(shared_endpoint, trained):

@@ -25,7 +25,6 @@ from dataclasses import asdict
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,9 +42,6 @@ log = logging.getLogger(__name__)
 # Payloads above this size are stored as null with a logging error code, so one huge
 # batch cannot bloat the inference table.
 MAX_LOGGED_PAYLOAD_BYTES = 1024 * 1024
-# Batches at least this large are scored in a worker thread so they do not stall
-# the event loop; small ones are faster inline.
-THREADED_BATCH_ROWS = 64
 
 
 def _json_response(status: int, body: dict[str, Any], **headers: str) -> Response:
@@ -149,10 +145,8 @@ class Invocation:
         self.client_request_id = parsed.client_request_id
         if snapshot is None:
             raise ApiError("TEMPORARILY_UNAVAILABLE", f"endpoint is not ready: {runtime.state.problem}")
-        if len(parsed.frame) >= THREADED_BATCH_ROWS:
-            predictions = await run_in_threadpool(snapshot.predict, parsed.frame)
-        else:
-            predictions = snapshot.predict(parsed.frame)
+        columns = snapshot.with_features(parsed.columns)
+        predictions = await runtime.batcher.predict(snapshot, columns)
         return 200, {"predictions": predictions.tolist()}
 
     def entry(self, status: int, response_text: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Parsing and validating MLflow scoring requests into a typed pandas frame.
+"""Parsing and validating MLflow scoring requests into typed column arrays.
 
 Accepted bodies are JSON objects with exactly one of these input fields, as in the
 MLflow 2+ scoring protocol that Databricks Model Serving speaks:
@@ -39,11 +39,16 @@ TYPE_HINTS = {
 
 @dataclass(frozen=True)
 class ScoringRequest:
-    """A validated request: one row per record, columns in schema order."""
+    """A validated request: one typed array per column, in schema order."""
 
-    frame: pd.DataFrame
+    columns: dict[str, np.ndarray]
+    rows: int
     input_field: str
     client_request_id: str | None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns)
 
 
 def _reject_constant(name: str) -> float:
@@ -63,7 +68,7 @@ def decode_json(body: bytes) -> Any:
 
 
 def parse_request(body: bytes, columns: dict[str, str]) -> ScoringRequest:
-    """Turn a request body into a frame with the given ``{column: type}`` schema."""
+    """Turn a request body into typed arrays for the given ``{column: type}`` schema."""
     payload = decode_json(body)
     if not isinstance(payload, dict):
         raise ApiError(
@@ -88,8 +93,9 @@ def parse_request(body: bytes, columns: dict[str, str]) -> ScoringRequest:
             "or an object mapping each column to a list of values",
         )
     _check_column_names(list(table), columns, field=input_field)
-    frame = _typed_frame(table, columns)
-    return ScoringRequest(frame, input_field, client_request_id)
+    typed = _typed_columns(table, columns)
+    rows = len(next(iter(typed.values())))
+    return ScoringRequest(typed, rows, input_field, client_request_id)
 
 
 def _input_field(payload: dict[str, Any]) -> str:
@@ -250,13 +256,15 @@ def _check_column_names(names: list[str], columns: dict[str, str], *, field: str
         )
 
 
-def _typed_frame(table: dict[str, list[Any]], columns: dict[str, str]) -> pd.DataFrame:
-    data = {}
+def _typed_columns(
+    table: dict[str, list[Any]], columns: dict[str, str]
+) -> dict[str, np.ndarray]:
+    typed = {}
     for name, kind in columns.items():
         values = table[name]
         _check_values(name, kind, values)
-        data[name] = np.array(values, dtype=NUMPY_TYPES[kind])
-    return pd.DataFrame(data)
+        typed[name] = np.array(values, dtype=NUMPY_TYPES[kind])
+    return typed
 
 
 def _check_values(name: str, kind: str, values: list[Any]) -> None:

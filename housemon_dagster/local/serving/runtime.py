@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import Any
 
+from housemon_dagster.local.serving.batching import DynamicBatcher
 from housemon_dagster.local.serving.flush import (
     inference_table_path,
     read_generation,
@@ -35,6 +36,7 @@ class EndpointRuntime:
         self.state_dir = state_dir(self.settings, options.endpoint_name)
         self.table_path = inference_table_path(self.settings)
         self.logger: InferenceLogger | None = None
+        self.batcher = DynamicBatcher()
         self._acked_generation = 0
         self._poll_task: asyncio.Task[None] | None = None
 

@@ -56,11 +56,14 @@ class ServingSnapshot:
     model: HousePriceModel
     features: FeatureSnapshot
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Add the looked-up features to ``frame`` and predict sale prices in dollars."""
-        model = self.model
-        looked_up = self.features.lookup(frame[model.lookup_key])
-        return model.predict(frame.assign(**looked_up))
+    def with_features(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Return the request columns plus the looked-up feature columns."""
+        ids = pd.Series(columns[self.model.lookup_key])
+        return {**columns, **self.features.lookup(ids)}
+
+    def predict(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """Predict sale prices in dollars from request and looked-up columns."""
+        return self.model.predict(pd.DataFrame(columns))
 
 
 class ServingState:
