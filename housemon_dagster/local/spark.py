@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
+from pydantic import PrivateAttr
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,20 @@ class LocalSparkResource(LazyPySparkResource):
     is stopped at the end of the run instead of lingering.
     """
 
+    _owns_session: bool = PrivateAttr(default=False)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._spark_session = None
+        self._owns_session = False
 
     @property
     def spark_session(self) -> Any:
         if self._spark_session is None:
+            from pyspark.sql import SparkSession
+
+            # A session someone else started (a test harness, a notebook) is used but
+            # not stopped at the end of the run.
+            self._owns_session = SparkSession.getActiveSession() is None
             log.info("Starting local Spark (%s)", check_java() or "java")
             # Python workers must run this interpreter, which has housemon installed;
             # PySpark reads the worker interpreter from this variable only.
@@ -65,9 +74,9 @@ class LocalSparkResource(LazyPySparkResource):
         return super().spark_session
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._spark_session is not None:
+        if self._spark_session is not None and self._owns_session:
             self._spark_session.stop()
-            self._spark_session = None
+        self._spark_session = None
 
 
 def local_spark() -> LocalSparkResource:
