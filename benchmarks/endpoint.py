@@ -100,6 +100,7 @@ class Measurement:
     records_per_second: float
     p50_ms: float
     p99_ms: float
+    load_average: float
 
 
 def ensure_mlflow_env() -> Path:
@@ -235,6 +236,7 @@ def run_scenario(
         records_per_second=round(count * scenario.batch / elapsed, 1),
         p50_ms=round(float(np.percentile(millis, 50)), 2),
         p99_ms=round(float(np.percentile(millis, 99)), 2),
+        load_average=round(os.getloadavg()[0], 2),
     )
     print(json.dumps(asdict(measurement)), flush=True)
     return measurement
@@ -290,16 +292,33 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait(10)
 
 
-def run_server(
-    server: str, port: int, path: str, rows: list[dict], args: argparse.Namespace
-) -> list[Measurement]:
+@dataclass(frozen=True)
+class Target:
+    server: str
+    port: int
+    path: str
+    rows: list[dict]
+
+
+def run_interleaved(targets: list[Target], args: argparse.Namespace) -> list[Measurement]:
+    """Run every scenario on every server back to back, so load from other processes
+    on the machine affects all servers alike."""
     results = []
-    for batch in BATCH_SIZES:
-        for clients in CONCURRENCY:
-            scenario = Scenario(server, clients, batch)
-            results.append(
-                run_scenario(scenario, port, path, rows, warmup=args.warmup, seconds=args.seconds)
-            )
+    for _ in range(args.rounds):
+        for batch in BATCH_SIZES:
+            for clients in CONCURRENCY:
+                for target in targets:
+                    scenario = Scenario(target.server, clients, batch)
+                    results.append(
+                        run_scenario(
+                            scenario,
+                            target.port,
+                            target.path,
+                            target.rows,
+                            warmup=args.warmup,
+                            seconds=args.seconds,
+                        )
+                    )
     return results
 
 
@@ -312,12 +331,35 @@ def compare_predictions(port_a: int, path_a: str, rows_a: list, port_b: int, row
     return float(np.max(np.abs(np.array(first) - np.array(second))))
 
 
+def markdown_table(results: list[Measurement]) -> str:
+    """Format results as rows of clients, batch, then throughput and latency per server."""
+    servers = list(dict.fromkeys(result.server for result in results))
+    header = "| clients | records/request | " + " | ".join(
+        f"{server} req/s | {server} p50 ms | {server} p99 ms" for server in servers
+    )
+    lines = [header + " |", "|" + "---|" * (2 + 3 * len(servers))]
+    for batch in BATCH_SIZES:
+        for clients in CONCURRENCY:
+            cells = [str(clients), str(batch)]
+            for server in servers:
+                matching = [
+                    r for r in results
+                    if r.server == server and r.clients == clients and r.batch == batch
+                ]
+                cells.append(f"{np.median([r.requests_per_second for r in matching]):.1f}")
+                cells.append(f"{np.median([r.p50_ms for r in matching]):.1f}")
+                cells.append(f"{np.median([r.p99_ms for r in matching]):.1f}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per scenario")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--port", type=int, default=18765, help="first of three TCP ports")
+    parser.add_argument("--rounds", type=int, default=1, help="repetitions of the whole matrix")
     args = parser.parse_args(argv)
 
     ensure_mlflow_env()
@@ -327,21 +369,26 @@ def main(argv: list[str] | None = None) -> int:
     settings, housemon_rows, mlflow_rows = prepare(DATA_DIR)
     model_dir = save_mlflow_model(DATA_DIR, mlflow_rows)
     path = f"/serving-endpoints/{ENDPOINT_NAME}/invocations"
-    results: list[Measurement] = []
 
     mlflow = start_mlflow(model_dir, args.port, args.workers, DATA_DIR / "mlflow.log")
-    nolog = LocalEndpoint(settings, port=args.port + 1, workers=args.workers, inference_logging=False)
+    nolog = LocalEndpoint(
+        settings, port=args.port + 1, workers=args.workers, inference_logging=False
+    )
+    logging_on = LocalEndpoint(settings, port=args.port + 2, workers=args.workers)
     try:
-        results += run_server("mlflow", args.port, "/invocations", mlflow_rows, args)
-        nolog.start()
-        difference = compare_predictions(nolog.port, path, housemon_rows, args.port, mlflow_rows)
+        with nolog, logging_on:
+            difference = compare_predictions(
+                nolog.port, path, housemon_rows, args.port, mlflow_rows
+            )
+            targets = [
+                Target("mlflow", args.port, "/invocations", mlflow_rows),
+                Target("housemon-nolog", nolog.port, path, housemon_rows),
+                Target("housemon", logging_on.port, path, housemon_rows),
+            ]
+            results = run_interleaved(targets, args)
+            flushed = logging_on.flush(timeout=120)
     finally:
         stop_process(mlflow)
-    with nolog:
-        results += run_server("housemon-nolog", nolog.port, path, housemon_rows, args)
-    with LocalEndpoint(settings, port=args.port + 2, workers=args.workers) as endpoint:
-        results += run_server("housemon", endpoint.port, path, housemon_rows, args)
-        flushed = endpoint.flush(timeout=120)
     logged = DeltaTable(str(inference_table_path(settings))).to_pyarrow_table(
         columns=["status_code"]
     )
@@ -361,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     (DATA_DIR / "results.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({key: value for key, value in report.items() if key != "results"}))
+    print(markdown_table(results))
     return 0
 
 

@@ -1,6 +1,6 @@
 """The local model serving endpoint: MLflow scoring protocol over HTTP on loopback.
 
-It stands in for Databricks Model Serving on the local platform. It scores requests
+It replaces Databricks Model Serving on the local platform. It scores requests
 with the deployed model version, looks features up in the online store by Id, and
 logs every request and response to the AI Gateway-style inference table.
 """

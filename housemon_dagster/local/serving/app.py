@@ -2,8 +2,8 @@
 
 Routes:
 
-- ``POST /serving-endpoints/{name}/invocations``: MLflow scoring protocol, answers
-  ``{"predictions": [...]}``; every request to the served endpoint, accepted or
+- ``POST /serving-endpoints/{name}/invocations``: MLflow scoring protocol, returns
+  ``{"predictions": [...]}``. Every request to the served endpoint, accepted or
   rejected, is logged to the inference table.
 - ``GET /serving-endpoints/{name}``: endpoint state and served model version.
 - ``GET /health``: 200 when a model and features are loaded, 503 with the reason if not.

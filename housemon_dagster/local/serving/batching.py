@@ -1,9 +1,9 @@
 """Dynamic batching: concurrent scoring requests of one worker share one model call.
 
-The model's ``predict`` costs about the same for 1 row as for 100 (the pipeline's
-per-call overhead dominates), so joining the requests that arrive while a call runs
-raises throughput under concurrency without adding a wait for a lone request: the
-first request of an idle worker is scored at once, and whatever queued meanwhile
+The model's ``predict`` costs about the same for 1 row as for 100, because the
+pipeline's per-call overhead dominates. Joining the requests that arrive while a call
+runs therefore raises throughput under concurrency. A lone request waits for nothing:
+the first request of an idle worker is scored at once, and whatever queued meanwhile
 goes into the next call. Rows are scored independently, so a request gets the same
 predictions alone or in a batch.
 """

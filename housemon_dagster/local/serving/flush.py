@@ -140,7 +140,7 @@ def _replay_worker(folder: Path, table_path: Path, worker_id: str) -> int:
 def flush(
     settings: Settings, *, endpoint_name: str = ENDPOINT_NAME, timeout: float = 30.0
 ) -> FlushResult:
-    """Wait until every request answered so far by the endpoint is in the inference table.
+    """Wait until every request the endpoint has responded to is in the inference table.
 
     Works whether the endpoint runs, has crashed or was never started: live workers
     flush their queues, dead workers' WALs are replayed here. Raises ``TimeoutError``

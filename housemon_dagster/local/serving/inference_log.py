@@ -1,9 +1,9 @@
 """Durable logging of every scoring request of one server worker to the inference table.
 
-``log`` writes the entry to the worker's WAL segment at once and queues it; a
-background thread ``fsync``s the segment every ``fsync_interval`` seconds and appends
-the queue to Delta every ``flush_interval`` seconds (or sooner when ``flush`` is
-called or ``max_batch`` entries wait). Segments whose entries are all in Delta are
+``log`` writes the entry to the worker's WAL segment at once and queues it. A
+background thread ``fsync``s the segment every ``fsync_interval`` seconds. It appends
+the queue to Delta every ``flush_interval`` seconds, or sooner when ``flush`` is
+called or ``max_batch`` entries wait. Segments whose entries are all in Delta are
 deleted when the segment grows past ``segment_bytes`` and on a clean close.
 """
 

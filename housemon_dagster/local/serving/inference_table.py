@@ -2,8 +2,8 @@
 
 Each append commits the entries of one worker's WAL range and records that range in
 the commit's metadata (``housemon.wal_worker``, ``housemon.wal_last_seq``). The
-metadata lands atomically with the data, so after a crash the table itself says which
-entries it already holds and a replay writes only the rest.
+metadata lands atomically with the data, so after a crash the table itself records which
+entries it already contains and a replay writes only the rest.
 """
 
 from __future__ import annotations

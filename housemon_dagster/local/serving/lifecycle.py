@@ -187,7 +187,7 @@ class LocalEndpoint:
         return EndpointClient(self.url, self.token, endpoint_name=self.endpoint_name)
 
     def flush(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Wait until every answered request is in the inference table."""
+        """Wait until every request the endpoint has responded to is in the inference table."""
         with self.client() as client:
             return client.flush(timeout)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from housemon_dagster.settings import ENDPOINT_NAME, Settings, load_settings
@@ -38,7 +38,7 @@ class ServerOptions:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     workers: int = 1
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     request_timeout: float = 30.0
     keep_alive_timeout: int = 5

@@ -1,7 +1,7 @@
 """Per-worker runtime: serving state, inference logger and the poll loop behind hot swaps.
 
 Each uvicorn worker process owns one ``EndpointRuntime``. Its poll loop reloads the
-model or features when they change and answers flush requests from other processes.
+model or features when they change and serves flush requests from other processes.
 """
 
 from __future__ import annotations

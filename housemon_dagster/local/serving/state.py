@@ -1,4 +1,4 @@
-"""What an endpoint serves right now: the model version and the online feature snapshot.
+"""Serving state of an endpoint: the current model version and online feature snapshot.
 
 ``ServingState.refresh`` is called on a poll interval. It reloads the model when the
 endpoint config changes and the features when the online store's ``CURRENT`` pointer

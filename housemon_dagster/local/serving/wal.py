@@ -6,8 +6,8 @@ Layout under the endpoint's state folder::
     wal/<worker id>.<n>.wal      segments, entries numbered by a per-worker ``seq``
 
 A worker writes each entry with one ``write`` call before its HTTP response is sent,
-so a process crash (even ``kill -9``) cannot lose an answered request: the bytes are
-in the OS page cache. ``fsync`` runs in batches on a short interval, so a power loss
+so a process crash (even ``kill -9``) cannot lose a request that got a response, because
+the bytes are already in the OS page cache. ``fsync`` runs in batches on a short interval, so a power loss
 can lose at most that interval. A lock file whose flock can be taken belongs to a
 dead worker, and its segments are replayed by whoever takes it.
 """
@@ -38,8 +38,8 @@ class WorkerLock:
     def create(cls, state_dir: Path, worker_id: str) -> WorkerLock:
         """Create and lock a new worker's lock file.
 
-        The file is locked under a temporary name and then renamed, so nobody can see
-        it unlocked and mistake the new worker for a dead one.
+        The file is locked under a temporary name and then renamed, so no other process
+        can find it unlocked and mistake the new worker for a dead one.
         """
         folder = state_dir / "workers"
         folder.mkdir(parents=True, exist_ok=True)
