@@ -33,7 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 ENVS = ROOT / ".envs"
-DATA = ROOT / ".data"
+DATA = ROOT / ".data" / "monitor_refresh"
 WINDOWS = 48
 BASELINE_ROWS = 10_000
 NUMERIC = [

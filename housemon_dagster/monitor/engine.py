@@ -8,10 +8,10 @@ the window after it, reading only those windows and their neighbours. The result
 equals a full refresh except for ``logging_table_commit_version``, which keeps
 the table version that each window was last computed from.
 
-A full refresh runs instead when asked, on the first refresh, after a change of
-configuration (a new ``monitor_version``), when the top slice values change, when
-an output table is missing, when a commit since the last refresh overwrote or
-restored the table, and always for Snapshot monitors.
+A full refresh runs instead in these cases: when asked, on the first refresh, after
+a configuration change (a new ``monitor_version``), and when the top slice values
+change. It also runs when an output table is missing, when a commit since the last
+refresh overwrote or restored the table, and always for Snapshot monitors.
 """
 
 from __future__ import annotations

@@ -95,9 +95,8 @@ class TableReader:
     def _small(self) -> bool:
         """Check whether the selected rows are few enough to read every column in one scan.
 
-        One scan opens each Parquet file once instead of once per column, which is what
-        makes incremental refreshes cheap; large reads go column by column instead to
-        bound memory.
+        One scan opens each Parquet file once instead of once per column, which makes
+        incremental refreshes cheap. Larger reads go column by column to bound memory.
         """
         if self._rows is None:
             self._rows = self._dataset.count_rows(filter=self._filter)

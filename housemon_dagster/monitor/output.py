@@ -136,6 +136,7 @@ def build_tables(
     custom.apply_derived(derived, rows.profile, names)
     names = names + [metric.name for metric in derived]
     _add_custom_drift(rows.drift, rows.profile, config, baseline, names)
+
     granularities = [g.granularity for g in current.groupings if g.slice_key is None]
     profile = []
     for row in rows.profile:
@@ -149,6 +150,7 @@ def build_tables(
             continue
         for granularity in granularities:
             profile.append({**base, "granularity": granularity})
+
     drift = []
     for row in rows.drift:
         grouping = current.groupings[row["_g"]]
@@ -158,6 +160,7 @@ def build_tables(
             out["window_cmp"] = _window(grouping, grouping.key(row["_comparison_code"])[0])
         if _selected(out, drift_selection):
             drift.append(out)
+
     profile.sort(key=lambda row: _sort_key(row, config.model_id_col))
     drift.sort(key=lambda row: _sort_key(row, config.model_id_col))
     return (

@@ -25,7 +25,7 @@ def count_rows(codes: np.ndarray, groups: int, mask: np.ndarray | None = None) -
 
 @dataclass
 class NumericSummary:
-    """Sorted non-NaN values per group: group g holds ``values[starts[g]:starts[g + 1]]``."""
+    """Sorted non-NaN values per group: group g is ``values[starts[g]:starts[g + 1]]``."""
 
     values: np.ndarray
     starts: np.ndarray

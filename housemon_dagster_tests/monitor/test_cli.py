@@ -42,9 +42,9 @@ def test_home_from_environment(
 ) -> None:
     monkeypatch.setenv("HOUSEMON_HOME", str(home))
     assert main(["monitor", "show", TABLE]) == 0
-    shown = json.loads(capsys.readouterr().out)
-    assert shown["monitor_version"] == 1
-    assert shown["config"]["table_name"] == TABLE
+    details = json.loads(capsys.readouterr().out)
+    assert details["monitor_version"] == 1
+    assert details["config"]["table_name"] == TABLE
 
 
 def test_missing_table_names_table_and_fix(
