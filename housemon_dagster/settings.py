@@ -18,7 +18,7 @@ ENDPOINT_NAME = "house-prices-model-serving-fe"
 
 
 class SettingsError(ValueError):
-    """Raised when an environment variable holds a value housemon cannot use."""
+    """Raised when an environment variable contains a value housemon cannot use."""
 
 
 @dataclass(frozen=True)

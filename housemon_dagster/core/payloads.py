@@ -53,7 +53,7 @@ def _records_from_request(body: Any) -> list[dict[str, Any]]:
     else:
         raise PayloadError(f"request has no known input key, only {sorted(body)[:5]}")
     if not isinstance(records, list) or not records:
-        raise PayloadError("request holds no records")
+        raise PayloadError("request contains no records")
     if not all(isinstance(r, dict) for r in records):
         raise PayloadError("request records are not JSON objects")
     return records
@@ -88,7 +88,7 @@ def _typed(value: Any, kind: str, column: str) -> Any:
             raise ValueError
         return int(number)
     except (TypeError, ValueError) as error:
-        raise PayloadError(f"column {column} holds {value!r}, which is not a {kind}") from error
+        raise PayloadError(f"column {column} contains {value!r}, which is not a {kind}") from error
 
 
 def _error_message(response: Any) -> str:

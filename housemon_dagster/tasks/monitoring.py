@@ -18,7 +18,7 @@ from housemon_dagster.core.payloads import PAYLOAD_COLUMNS, parse_chunk
 from housemon_dagster.core.schema import ID_COLUMN, LOOKUP_FEATURES, TARGET_COLUMN
 from housemon_dagster.tasks import TaskContext
 
-# Label sources in priority order: the first one that knows an Id gives its price.
+# Label sources in priority order: the first table that contains an Id gives its price.
 LABEL_TABLES = ("test_set", "inference_set_normal", "inference_set_skewed")
 ROW_KEYS = ["databricks_request_id", "record_index"]
 SPARK_TYPES = {"string": "string", "double": "double", "long": "bigint"}

@@ -54,7 +54,7 @@ def test_every_format_gives_rows(request_body):
         (payload({"dataframe_records": [RECORD]}, {"predictions": ["x"]}), "is not a number"),
         (payload({"dataframe_records": [RECORD]}, {"error": 1}), "no 'predictions' list"),
         (payload({"dataframe_records": [{**RECORD, "Id": None}]}, {"predictions": [1]}), "has no Id"),
-        (payload({"dataframe_records": [{**RECORD, "LotArea": "big"}]}, {"predictions": [1]}), "LotArea holds 'big'"),
+        (payload({"dataframe_records": [{**RECORD, "LotArea": "big"}]}, {"predictions": [1]}), "LotArea contains 'big'"),
     ],
 )
 def test_bad_payload_gets_reason(row, reason):

@@ -65,7 +65,7 @@ def test_non_numeric_value_is_named(ames):
     frame = ames.copy()
     frame["LotArea"] = frame["LotArea"].astype(object)
     frame.loc[3, "LotArea"] = "big"
-    with pytest.raises(SourceDataError, match=r"column LotArea must be numeric but holds \['big'\]"):
+    with pytest.raises(SourceDataError, match=r"column LotArea must be numeric but contains \['big'\]"):
         validate_source(frame, origin="test data")
 
 

@@ -30,8 +30,9 @@ class EndpointStartError(RuntimeError):
 class LocalEndpoint:
     """The endpoint server as a child process; a context manager that stops it on exit.
 
-    ``start`` waits until ``/health`` returns 200, which needs a deployed model and an
-    online store snapshot. An endpoint found by ``attach_or_start`` is not owned, so
+    ``start`` waits up to ``startup_timeout`` seconds until ``/health`` returns 200, which
+    needs a deployed model and an online store snapshot. A server that keeps returning
+    503 for ``not_ready_grace`` seconds fails the start with the reason it reports. An endpoint found by ``attach_or_start`` is not owned, so
     ``stop`` leaves it running.
     """
 
@@ -47,6 +48,7 @@ class LocalEndpoint:
         inference_logging: bool = True,
         flush_interval: float = 2.0,
         startup_timeout: float = 60.0,
+        not_ready_grace: float = 3.0,
         stop_timeout: float = 20.0,
         endpoint_name: str = ENDPOINT_NAME,
         log_path: Path | None = None,
@@ -60,6 +62,7 @@ class LocalEndpoint:
         self.inference_logging = inference_logging
         self.flush_interval = flush_interval
         self.startup_timeout = startup_timeout
+        self.not_ready_grace = not_ready_grace
         self.stop_timeout = stop_timeout
         self.endpoint_name = endpoint_name
         self.log_path = log_path or settings.home / "logs" / f"endpoint-{self.port}.log"
@@ -143,6 +146,7 @@ class LocalEndpoint:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
+        not_ready_since: float | None = None
         last = "no answer yet"
         while time.monotonic() < deadline:
             assert self.process is not None
@@ -157,10 +161,15 @@ class LocalEndpoint:
                 return
             if status is not None:
                 last = f"HTTP {status}: {body.get('message', body)}"
+                not_ready_since = not_ready_since or time.monotonic()
+                # The server loads its model before it accepts connections, so a lasting
+                # 503 means something is missing, and waiting longer will not help.
+                if time.monotonic() - not_ready_since > self.not_ready_grace:
+                    break
             time.sleep(0.2)
         raise EndpointStartError(
-            f"endpoint server on port {self.port} was not ready within {self.startup_timeout} s "
-            f"(last health check: {last}); see {self.log_path}"
+            f"endpoint server on port {self.port} is not ready (last health check: {last}); "
+            f"see {self.log_path}"
         )
 
     def _log_tail(self) -> str:
