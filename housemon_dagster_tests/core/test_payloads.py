@@ -49,7 +49,7 @@ def test_every_format_gives_rows(request_body):
         (payload({"dataframe_records": [RECORD]}, {"message": "bad Id"}, status=400), "status code 400: bad Id"),
         (payload("{not json", {"predictions": [1]}), "not valid JSON"),
         (payload({"foo": []}, {"predictions": [1]}), "no known input key"),
-        (payload({"dataframe_records": []}, {"predictions": []}), "holds no records"),
+        (payload({"dataframe_records": []}, {"predictions": []}), "contains no records"),
         (payload({"dataframe_records": [RECORD]}, {"predictions": [1, 2]}), "1 records but 2 predictions"),
         (payload({"dataframe_records": [RECORD]}, {"predictions": ["x"]}), "is not a number"),
         (payload({"dataframe_records": [RECORD]}, {"error": 1}), "no 'predictions' list"),
