@@ -263,3 +263,27 @@ def test_snapshot_profile(store: DeltaTableStore) -> None:
     assert len(table) == 2
     assert (table["count"] == 50).all()
     assert (table["window"].map(lambda window: window["start"] == window["end"])).all()
+
+
+def test_overwrite_forces_full_refresh(
+    filled_store: DeltaTableStore, config: MonitorConfig
+) -> None:
+    create_or_update_monitor(filled_store, config)
+    refresh_monitor(filled_store, TABLE)
+    filled_store.write(TABLE, make_requests(50, seed=8), mode="overwrite")
+    result = refresh_monitor(filled_store, TABLE)
+    assert result.full
+    profile = filled_store.read_pandas(config.profile_table)
+    table = profile[(profile["column_name"] == ":table") & (profile["log_type"] == "INPUT")]
+    assert table.loc[table["slice_key"].isna() & (table["granularity"] == "1 day"), "count"].sum() == 50
+
+
+def test_incremental_refresh_after_delete(
+    filled_store: DeltaTableStore, config: MonitorConfig
+) -> None:
+    create_or_update_monitor(filled_store, config)
+    refresh_monitor(filled_store, TABLE)
+    filled_store.table(TABLE).delete("OverallQual = 3")
+    result = refresh_monitor(filled_store, TABLE)
+    assert not result.full
+    _assert_incremental_equals_full(filled_store, config)
