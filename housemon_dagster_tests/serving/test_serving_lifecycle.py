@@ -27,7 +27,7 @@ def test_attach_reuses_running_endpoint(shared_endpoint):
 def test_start_without_deployment_names_port_and_log(tmp_path):
     settings = replace(Settings(), home=tmp_path)
     port = free_port()
-    endpoint = LocalEndpoint(settings, port=port, startup_timeout=6.0)
+    endpoint = LocalEndpoint(settings, port=port, startup_timeout=60.0, not_ready_grace=1.0)
     with pytest.raises(EndpointStartError) as raised:
         endpoint.start()
     message = str(raised.value)
