@@ -12,6 +12,7 @@ from housemon_dagster.local.serving import LocalEndpoint
 from housemon_dagster_tests.serving.helpers import TOKEN, TrainedData, free_port, prepare_home
 
 SHARED_MAX_BODY_BYTES = 200_000
+SHARED_REQUEST_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +26,14 @@ def trained() -> TrainedData:
 
 @pytest.fixture(scope="session")
 def shared_endpoint(tmp_path_factory, trained):
-    """An endpoint with auth on and a 200 kB body limit, shared by the whole session."""
+    """An endpoint with auth on, a 200 kB body limit and a 2 s body timeout, for all tests."""
     settings = prepare_home(tmp_path_factory.mktemp("home"), trained)
     endpoint = LocalEndpoint(
-        settings, port=free_port(), token=TOKEN, max_body_bytes=SHARED_MAX_BODY_BYTES
+        settings,
+        port=free_port(),
+        token=TOKEN,
+        max_body_bytes=SHARED_MAX_BODY_BYTES,
+        request_timeout=SHARED_REQUEST_TIMEOUT,
     )
     with endpoint:
         yield endpoint

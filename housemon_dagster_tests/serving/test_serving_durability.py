@@ -61,7 +61,7 @@ def test_kill_recovery_on_restart(tmp_path, trained):
         restarted.flush()
     table = read_inference_table(settings)
     logged = table["databricks_request_id"]
-    assert len(answered) > 50
+    assert len(answered) > 20
     assert set(before_restart["databricks_request_id"]) == set(committed)
     assert set(committed + answered) - set(logged) == set()
     assert not logged.duplicated().any()

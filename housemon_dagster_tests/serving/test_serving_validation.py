@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 
-from housemon_dagster_tests.serving.conftest import SHARED_MAX_BODY_BYTES
-from housemon_dagster_tests.serving.helpers import post_raw, request_records
+from housemon_dagster_tests.serving.conftest import SHARED_MAX_BODY_BYTES, SHARED_REQUEST_TIMEOUT
+from housemon_dagster_tests.serving.helpers import INVOCATIONS, TOKEN, post_raw, request_records
 
 
 def _one_record(trained) -> dict:
@@ -189,3 +191,19 @@ def test_wrong_method(shared_endpoint):
     response = httpx.get(f"{shared_endpoint.url}/serving-endpoints/x/invocations")
     assert response.status_code == 405
     assert response.json()["error_code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_slow_body_times_out(shared_endpoint):
+    head = (
+        f"POST {INVOCATIONS} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", shared_endpoint.port), timeout=30) as connection:
+        connection.sendall(head.encode() + b'{"dataframe_records": [')
+        started = time.monotonic()
+        reply = connection.recv(65536).decode()
+        waited = time.monotonic() - started
+    assert reply.startswith("HTTP/1.1 408"), reply
+    assert "REQUEST_TIMEOUT" in reply
+    assert waited >= SHARED_REQUEST_TIMEOUT - 0.5

@@ -45,6 +45,7 @@ class LocalEndpoint:
         workers: int = 1,
         token: str | None = None,
         max_body_bytes: int | None = None,
+        request_timeout: float | None = None,
         inference_logging: bool = True,
         flush_interval: float = 2.0,
         startup_timeout: float = 60.0,
@@ -59,6 +60,7 @@ class LocalEndpoint:
         self.workers = workers
         self.token = token
         self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
         self.inference_logging = inference_logging
         self.flush_interval = flush_interval
         self.startup_timeout = startup_timeout
@@ -93,6 +95,8 @@ class LocalEndpoint:
         ]
         if self.max_body_bytes is not None:
             command += ["--max-body-bytes", str(self.max_body_bytes)]
+        if self.request_timeout is not None:
+            command += ["--request-timeout", str(self.request_timeout)]
         if not self.inference_logging:
             command.append("--no-inference-log")
         return command
