@@ -30,6 +30,10 @@ SPARK_ARGS = (
     "--conf spark.sql.session.timeZone=UTC --conf spark.sql.shuffle.partitions=2 "
     "--conf spark.driver.host=127.0.0.1 --conf spark.driver.bindAddress=127.0.0.1 "
     "--conf spark.sql.execution.arrow.pyspark.enabled=true --conf spark.sql.ansi.enabled=false "
+    # Databricks sets these usage tags on every cluster; the Pipes DBFS writer reads them.
+    "--conf spark.databricks.clusterUsageTags.clusterLogDeliveryEnabled=true "
+    "--conf spark.databricks.clusterUsageTags.clusterLogDestination=dbfs:/cluster-logs "
+    "--conf spark.databricks.clusterUsageTags.clusterId=emulated-cluster "
     "pyspark-shell"
 )
 

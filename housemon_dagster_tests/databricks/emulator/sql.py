@@ -41,12 +41,16 @@ def _duck_name(name: str) -> str:
 
 
 def _translate(statement: str) -> str:
+    """Rewrite Databricks SQL into DuckDB SQL, leaving string literals untouched."""
     text = re.sub(r"TBLPROPERTIES\s*\([^)]*\)", "", statement, flags=re.I)
     text = re.sub(r"COMMENT\s+'(?:[^'\\]|\\.)*'", "", text, flags=re.I)
     text = re.sub(r"\bUSING\s+DELTA\b", "", text, flags=re.I)
-    text = re.sub(r"\bTIMESTAMP\b", "TIMESTAMPTZ", text)
-    text = re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"$\1", text)
-    return text.replace("`", '"')
+    pieces = re.split(r"('(?:[^'\\]|\\.)*')", text)
+    for index in range(0, len(pieces), 2):
+        code = re.sub(r"\bTIMESTAMP\b", "TIMESTAMPTZ", pieces[index])
+        code = re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"$\1", code)
+        pieces[index] = code.replace("`", '"')
+    return "".join(pieces)
 
 
 def _cell(value: Any) -> str | None:
