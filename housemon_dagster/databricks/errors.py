@@ -1,8 +1,8 @@
-"""Workspace calls with retries on transient errors and errors that say what to fix.
+"""Workspace calls with retries on transient errors, and errors that name the fix.
 
 databricks-sdk 0.60 retries HTTP 429 and 503 by itself (honouring ``Retry-After``)
-but logs those retries only at DEBUG, and raises other 5xx responses at once.
-``call`` retries 500, 502, 503 and 504 with exponential backoff, and
+but logs those retries only at DEBUG, and raises 500 and 504 responses at once.
+``call`` retries 500, 503 and 504 with exponential backoff, and
 ``surface_sdk_retries`` re-logs the SDK's own retries as warnings.
 """
 
@@ -82,7 +82,7 @@ def surface_sdk_retries() -> None:
 
 
 def status_of(error: DatabricksError) -> int:
-    """Return the HTTP status an SDK error stands for (500 when the class is generic)."""
+    """Return the HTTP status an SDK error class stands for; 400 when the class does not tell."""
     for kind, status in (
         (PermissionDenied, 403),
         (NotFound, 404),
@@ -118,7 +118,8 @@ def call(
     """Run one SDK operation, retrying transient failures and translating the rest.
 
     ``target`` names the object (``table mlops_dev.house_prices.x``) and ``privilege``
-    what the operation needs on it, so a 403 says who lacks what on which object.
+    what the operation needs on it, so a 403 error names the principal, the privilege and
+    the object.
     ``NotFound`` becomes ``DatabricksNotFoundError`` unless ``pass_not_found`` is set,
     for callers that treat a missing object as a normal case.
     """

@@ -38,14 +38,14 @@ class DatabricksScoringClient:
             response = self.api.query(self.endpoint, dataframe_records=records)
         except DatabricksError as error:
             status = status_of(error)
-            log.warning("Endpoint %s answered HTTP %d: %s", self.endpoint, status, first_line(error))
+            log.warning("Endpoint %s returned HTTP %d: %s", self.endpoint, status, first_line(error))
             return status, {"error_code": error.error_code, "message": first_line(error)}
         return 200, response.as_dict()
 
     def flush(self) -> None:
-        # NOTE: Databricks writes inference table rows asynchronously, typically within
-        # an hour; nothing here can wait for them, so later monitoring refreshes pick up
-        # rows that land after this step.
+        # NOTE: Databricks writes inference table rows asynchronously, some time after the
+        # response, and offers no call to wait for them. Rows that land after this step are
+        # picked up by a later monitoring refresh.
         log.info(
             "Endpoint %s logs payloads asynchronously; rows may reach the inference table later",
             self.endpoint,

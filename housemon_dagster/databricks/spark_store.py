@@ -1,4 +1,4 @@
-"""Tables as a Databricks run sees them: Unity Catalog tables through the run's Spark session."""
+"""Tables inside Databricks runs: Unity Catalog tables through the run's Spark session."""
 
 from __future__ import annotations
 
@@ -52,15 +52,16 @@ class SparkTableStore:
         """Append or overwrite with ``saveAsTable``; return the number of rows written."""
         frame = self._frame(data)
         rows = frame.count()
-        writer = (
-            frame.write.format("delta")
-            .mode(mode)
-            .option("delta.enableChangeDataFeed", "true")
+        created = mode == "overwrite" or not self.exists(name)
+        schema_option = "overwriteSchema" if mode == "overwrite" else "mergeSchema"
+        frame.write.format("delta").mode(mode).option(schema_option, "true").saveAsTable(
+            quote_name(name)
         )
-        writer = writer.option("overwriteSchema", "true") if mode == "overwrite" else writer.option(
-            "mergeSchema", "true"
-        )
-        writer.saveAsTable(quote_name(name))
+        if created:
+            self.spark.sql(
+                f"ALTER TABLE {quote_name(name)} "
+                "SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
+            )
         if description:
             self.spark.sql(
                 f"COMMENT ON TABLE {quote_name(name)} IS '{_literal(description)}'"

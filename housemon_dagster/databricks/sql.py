@@ -1,4 +1,4 @@
-"""Tables as the orchestrating process sees them: SQL statements on a SQL warehouse.
+"""Tables for the orchestrating process: SQL statements on a SQL warehouse.
 
 Reads and small writes go through the Statement Execution API (JSON_ARRAY results,
 INLINE disposition, fetched chunk by chunk); existence comes from the Unity Catalog

@@ -35,10 +35,14 @@ class DatabricksSparkTasks(SparkTasksResource):
     workspace: dg.ResourceDependency[DatabricksWorkspace]
     tables: dg.ResourceDependency[TablesResource]
     compute: Literal["cluster", "serverless"] = "cluster"
-    entrypoint_path: str = "/Workspace/Shared/housemon/files/housemon_dagster/databricks/entrypoint.py"
-    """Workspace or DBFS path of this package's ``entrypoint.py``, as the bundle deploys it."""
-    wheel_path: str = "/Workspace/Shared/housemon/artifacts/.internal/housemon-0.1.0-py3-none-any.whl"
-    """Workspace, volume or DBFS path of the housemon wheel the run installs."""
+    entrypoint_path: str = (
+        "/Workspace/Shared/housemon/dev/files/housemon_dagster/databricks/entrypoint.py"
+    )
+    """Workspace or DBFS path of this package's ``entrypoint.py``; the default is where
+    ``databricks bundle deploy -t dev`` puts it."""
+    wheel_path: str = "/Workspace/Shared/housemon/dev/artifacts/.internal/housemon-0.1.0-py3-none-any.whl"
+    """Workspace, volume or DBFS path of the housemon wheel the run installs; the default
+    is where the dev target's deploy uploads it."""
     spark_version: str = "16.4.x-cpu-ml-scala2.12"
     """Databricks Runtime of new job clusters; the ML runtime ships MLflow."""
     node_type_id: str = "i3.xlarge"

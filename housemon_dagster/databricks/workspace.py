@@ -1,9 +1,9 @@
 """The workspace connection: a ``WorkspaceClient`` built with databricks-sdk unified auth.
 
-``dagster_databricks.DatabricksClientResource.get_client()`` rejects configurations
-without a token or OAuth credentials, although the SDK can resolve them from
-``DATABRICKS_*`` variables or a ``~/.databrickscfg`` profile. This resource passes
-only the fields that are set and lets the SDK resolve the rest.
+``dagster_databricks.DatabricksClientResource.get_client()`` (0.29.27) raises unless a
+token, OAuth or Azure credentials, or a credentials strategy are given, although the
+SDK can resolve them from ``DATABRICKS_*`` variables or a ``~/.databrickscfg`` profile.
+This resource passes only the fields that are set and lets the SDK resolve the rest.
 """
 
 
@@ -40,7 +40,7 @@ class DatabricksWorkspace(dg.ConfigurableResource):
     retry_timeout_seconds: int = 300
     """How long the SDK keeps retrying HTTP 429 and 503 responses of one call."""
     attempts: int = 5
-    """Attempts per call for HTTP 500, 502 and 504 responses."""
+    """Attempts per call for HTTP 500, 503 and 504 responses that reach housemon."""
     backoff_seconds: float = 1.0
     """First wait between those attempts; it doubles after each one."""
 

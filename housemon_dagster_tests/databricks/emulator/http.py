@@ -17,7 +17,7 @@ Handler = Callable[[EmulatorState, Request, Any], Response | dict | list]
 
 
 class ApiError(Exception):
-    """Raised by handlers to answer with a Databricks error body."""
+    """Raised by handlers to respond with a Databricks error body."""
 
     def __init__(self, status: int, error_code: str, message: str) -> None:
         super().__init__(message)

@@ -1,8 +1,8 @@
 """Serving endpoints: config updates that settle after a poll, and scoring with logging.
 
 ``POST /serving-endpoints/<name>/invocations`` scores with the served model version
-from the local registry, looks the lookup features up in the online store snapshot
-that the last sync pipeline update published, and appends one row per request to
+from the local registry. It takes the lookup features from the online store snapshot
+that the last sync pipeline update published, and it appends one row per request to
 the endpoint's AI Gateway inference table (``<prefix>_payload``).
 """
 
