@@ -2,9 +2,9 @@
 
 The channel is set with ``HOUSEMON_ALERT_CHANNEL`` (``log``, ``file`` or ``webhook``).
 ``file`` appends to ``HOUSEMON_ALERT_FILE`` (default ``<HOUSEMON_HOME>/alerts.jsonl``);
-``webhook`` POSTs the notification as JSON to ``HOUSEMON_ALERT_WEBHOOK_URL``. A
-channel that fails is logged with its target and never raises, so a broken
-notification never fails the evaluation that produced it.
+``webhook`` POSTs the notification as JSON to ``HOUSEMON_ALERT_WEBHOOK_URL``. ``send``
+logs a failed delivery with its target instead of raising, so a broken channel does
+not fail the evaluation that produced the notification.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def send(notification: dict[str, Any], settings: NotifierSettings, logger: Any =
     if channel not in CHANNELS:
         logger.error(
             "HOUSEMON_ALERT_CHANNEL=%r is not one of %s; sending the alert to the log",
-            channel, CHANNELS,
+            channel,
+            CHANNELS,
         )
         channel = "log"
     if channel == "webhook" and not settings.webhook_url:
@@ -124,13 +125,15 @@ def _append_line(notification: dict[str, Any], path: Path | None, logger: Any) -
 def _post(notification: dict[str, Any], url: str, timeout: float, logger: Any) -> bool:
     try:
         response = httpx.post(url, json=notification, timeout=timeout)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         logger.error("POST of the alert notification to %s failed: %s", url, error)
         return False
     if response.status_code >= 300:
         logger.error(
             "POST of the alert notification to %s failed with HTTP %d: %s",
-            url, response.status_code, response.text[:200],
+            url,
+            response.status_code,
+            response.text[:200],
         )
         return False
     logger.info("Posted the %s notification to %s", notification["state"], url)

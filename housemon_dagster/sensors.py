@@ -7,7 +7,6 @@ metrics evaluate the alert, and a new ``house_features`` refreshes the online st
 """
 
 import json
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from dagster._core.definitions.unresolved_asset_job_definition import (
         UnresolvedAssetJobDefinition,
     )
-
-log = logging.getLogger(__name__)
 
 SERVING_PAYLOADS = dg.AssetKey("serving_payloads")
 MONITORING_TABLES = [dg.AssetKey("model_monitoring"), dg.AssetKey("model_monitoring_quarantine")]
@@ -92,7 +89,9 @@ def load_sensor_settings() -> SensorSettings:
     """Read ``HOUSEMON_SENSOR_*`` variables; unset ones keep the defaults."""
     default = SensorSettings()
     return SensorSettings(
-        tick_seconds=int(_env_number("HOUSEMON_SENSOR_TICK_SECONDS", default.tick_seconds, minimum=1)),
+        tick_seconds=int(
+            _env_number("HOUSEMON_SENSOR_TICK_SECONDS", default.tick_seconds, minimum=1)
+        ),
         min_interval_seconds=_env_number(
             "HOUSEMON_SENSOR_MIN_INTERVAL_SECONDS", default.min_interval_seconds, minimum=0
         ),
@@ -110,8 +109,9 @@ class PayloadCursor:
     """State of the payload sensor, stored as JSON in the sensor's cursor.
 
     Times are Unix seconds. ``requested_version`` is the table version the last
-    refresh was requested for; ``pending_rows`` counts rows appended after it, up to
-    ``counted_version``.
+    refresh was requested for, and ``pending_rows`` counts rows appended after it, up
+    to ``counted_version``. ``table_generation`` counts the times the table was
+    recreated, which restarts its versions.
     """
 
     requested_version: int | None = None
@@ -119,6 +119,13 @@ class PayloadCursor:
     pending_rows: int = 0
     pending_since: float | None = None
     last_request_at: float | None = None
+    table_generation: int = 0
+
+    def run_key(self, table: str, version: int) -> str:
+        """Return the run key of a refresh up to ``version``, unique across recreations."""
+        if self.table_generation == 0:
+            return f"{table}@{version}"
+        return f"{table}#{self.table_generation}@{version}"
 
     @classmethod
     def parse(cls, text: str | None) -> "PayloadCursor":
@@ -150,12 +157,13 @@ def count_new_rows(tables: TablesResource, table: str, since_version: int | None
     return int(pc.sum(pc.equal(change_type, "insert")).as_py() or 0)
 
 
-def count_pending(
-    cursor: PayloadCursor, version: int, new_rows: int, now: float
-) -> PayloadCursor:
+def count_pending(cursor: PayloadCursor, version: int, new_rows: int, now: float) -> PayloadCursor:
     """Add the rows of versions after ``counted_version`` up to ``version`` to the cursor."""
     pending = cursor.pending_rows + new_rows
-    since = cursor.pending_since if cursor.pending_rows else (now if pending else None)
+    since = cursor.pending_since
+    if cursor.pending_rows == 0:
+        # The oldest pending rows were first seen now, which starts the maximum wait.
+        since = now if pending else None
     return replace(cursor, counted_version=version, pending_rows=pending, pending_since=since)
 
 
@@ -195,8 +203,8 @@ def build_payload_sensor(
 ) -> dg.SensorDefinition:
     """Build the sensor that refreshes ``model_monitoring`` when payloads arrive."""
 
-    # The run refreshes only the monitoring tables; the asset sensors below start the
-    # metric refresh and the alert from its materialization, so each step runs once.
+    # The run refreshes only the monitoring tables. The asset sensors start the metric
+    # refresh and the alert from its materialization, so each step runs once.
     @dg.sensor(
         name="serving_payloads_sensor",
         job=refresh_monitoring,
@@ -212,6 +220,7 @@ def build_payload_sensor(
         cursor = PayloadCursor.parse(context.cursor)
         if version is None:
             return dg.SensorResult(skip_reason=f"inference table {table} does not exist yet")
+
         now = clock()
         events = []
         if cursor.counted_version is None or version != cursor.counted_version:
@@ -219,22 +228,33 @@ def build_payload_sensor(
             events.append(
                 dg.AssetObservation(SERVING_PAYLOADS, tags={DATA_VERSION_TAG: str(version)})
             )
+
         reason = wait_reason(cursor, settings, now)
-        busy = None if reason else busy_run_id(context.instance)
-        if reason or busy:
-            reason = reason or f"waiting for run {busy} that writes the monitoring tables"
+        if reason is None:
+            busy = busy_run_id(context.instance)
+            if busy is not None:
+                reason = f"waiting for run {busy} that writes the monitoring tables"
+        if reason is not None:
             return dg.SensorResult(skip_reason=reason, cursor=cursor.dump(), asset_events=events)
+
         request = dg.RunRequest(
-            run_key=f"{table}@{version}",
+            run_key=cursor.run_key(table, version),
             asset_selection=MONITORING_TABLES,
             tags={VERSION_TAG: str(version), NEW_ROWS_TAG: str(cursor.pending_rows)},
         )
         context.log.info(
             "Requesting a monitoring refresh for %d new rows up to version %d of %s",
-            cursor.pending_rows, version, table,
+            cursor.pending_rows,
+            version,
+            table,
         )
+        # NOTE: the sensor never requests the same version again. If this run fails, its
+        # rows wait for a refresh started by new payloads or by hand.
         cursor = PayloadCursor(
-            requested_version=version, counted_version=version, last_request_at=now
+            requested_version=version,
+            counted_version=version,
+            last_request_at=now,
+            table_generation=cursor.table_generation,
         )
         return dg.SensorResult(run_requests=[request], cursor=cursor.dump(), asset_events=events)
 
@@ -253,11 +273,22 @@ def _count_versions(
     if cursor.counted_version is not None and version < cursor.counted_version:
         # The table was replaced (for example dropped and recreated), so its history
         # restarted and every row in it is new.
+        # NOTE: a recreated table that reaches the counted version between two ticks looks
+        # unchanged. Its rows up to that version are then not counted, but a refresh
+        # still parses them.
         context.log.warning(
             "Table %s is at version %d, before the counted version %d; counting it afresh",
-            table, version, cursor.counted_version,
+            table,
+            version,
+            cursor.counted_version,
         )
-        cursor = replace(cursor, counted_version=None, pending_rows=0, pending_since=None)
+        cursor = replace(
+            cursor,
+            counted_version=None,
+            pending_rows=0,
+            pending_since=None,
+            table_generation=cursor.table_generation + 1,
+        )
     new_rows = count_new_rows(tables, table, cursor.counted_version)
     context.log.info(
         "Table %s: version %s -> %d, %d new rows", table, cursor.counted_version, version, new_rows

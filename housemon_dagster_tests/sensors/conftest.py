@@ -96,3 +96,7 @@ def sensor_resources(definitions: dg.Definitions) -> dict[str, object]:
     ``evaluate_tick`` takes resources from the context only, not from the definitions.
     """
     return {key: definitions.resources[key] for key in ("tables", "serving")}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: runs for more than about five minutes")

@@ -161,9 +161,7 @@ def test_cursor_survives_restart(
     assert resumed.run_requests[0].run_key != first.run_requests[0].run_key
 
 
-def test_in_progress_refresh_defers_run(
-    ticker: Ticker, instance, payloads: PayloadTable
-) -> None:
+def test_in_progress_refresh_defers_run(ticker: Ticker, instance, payloads: PayloadTable) -> None:
     run = create_run_for_test(
         instance, job_name="refresh_monitoring", status=dg.DagsterRunStatus.STARTED
     )
@@ -191,13 +189,21 @@ def test_recreated_table_counts_afresh(
 ) -> None:
     for _ in range(5):
         payloads.append(20)
-    ticker.tick()
+    first = ticker.tick()
     clock.advance(SETTINGS.min_interval_seconds)
     shutil.rmtree(payloads.store.path(payloads.name))
-    payloads.append(12)
-    result = ticker.tick()
-    assert len(result.run_requests) == 1
-    assert result.run_requests[0].tags["housemon/new_payload_rows"] == "12"
+    for rows in (8, 2, 2):
+        payloads.append(rows)
+    recreated = ticker.tick()
+    clock.advance(SETTINGS.min_interval_seconds)
+    for rows in (10, 10):
+        version = payloads.append(rows)
+    grown = ticker.tick()
+    assert len(recreated.run_requests) == 1
+    assert recreated.run_requests[0].tags["housemon/new_payload_rows"] == "12"
+    assert version == 4
+    assert len(grown.run_requests) == 1
+    assert grown.run_requests[0].run_key != first.run_requests[0].run_key
 
 
 def test_cursor_rejects_invalid_json() -> None:
