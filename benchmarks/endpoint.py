@@ -34,14 +34,13 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 import httpx
 import joblib
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from deltalake import DeltaTable
 
@@ -58,6 +57,7 @@ from housemon_dagster.local.online_store import OnlineStore
 from housemon_dagster.local.registry import ModelRegistry
 from housemon_dagster.local.serving import LocalEndpoint, deploy
 from housemon_dagster.local.serving.flush import inference_table_path
+from housemon_dagster.local.serving.inference_log import InferenceLogger
 from housemon_dagster.settings import ENDPOINT_NAME, Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -101,6 +101,7 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     load_average: float
+    server_cpu_ms_per_request: float = 0.0
 
 
 def ensure_mlflow_env() -> Path:
@@ -238,7 +239,6 @@ def run_scenario(
         p99_ms=round(float(np.percentile(millis, 99)), 2),
         load_average=round(os.getloadavg()[0], 2),
     )
-    print(json.dumps(asdict(measurement)), flush=True)
     return measurement
 
 
@@ -298,6 +298,31 @@ class Target:
     port: int
     path: str
     rows: list[dict]
+    pid: int
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """Return user plus system CPU seconds of process ``root`` and its descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # Fields after the command name, which is in parentheses and may contain spaces.
+        fields = text[text.rindex(")") + 2 :].split()
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0.0) for pid in tree)
 
 
 def run_interleaved(targets: list[Target], args: argparse.Namespace) -> list[Measurement]:
@@ -309,16 +334,21 @@ def run_interleaved(targets: list[Target], args: argparse.Namespace) -> list[Mea
             for clients in CONCURRENCY:
                 for target in targets:
                     scenario = Scenario(target.server, clients, batch)
-                    results.append(
-                        run_scenario(
-                            scenario,
-                            target.port,
-                            target.path,
-                            target.rows,
-                            warmup=args.warmup,
-                            seconds=args.seconds,
-                        )
+                    cpu_before = tree_cpu_seconds(target.pid)
+                    measurement = run_scenario(
+                        scenario,
+                        target.port,
+                        target.path,
+                        target.rows,
+                        warmup=args.warmup,
+                        seconds=args.seconds,
                     )
+                    cpu = tree_cpu_seconds(target.pid) - cpu_before
+                    measurement.server_cpu_ms_per_request = round(
+                        1000.0 * cpu / max(1, measurement.sent), 3
+                    )
+                    print(json.dumps(asdict(measurement)), flush=True)
+                    results.append(measurement)
     return results
 
 
@@ -331,24 +361,70 @@ def compare_predictions(port_a: int, path_a: str, rows_a: list, port_b: int, row
     return float(np.max(np.abs(np.array(first) - np.array(second))))
 
 
+def measure_logging_cost(rows: list[dict], entries: int = 5000) -> dict[str, float]:
+    """Measure the inference log's CPU time in-process: ``log`` calls, then the Delta append.
+
+    CPU time of this process (all threads) is used instead of wall time, so load from
+    other processes on the machine does not inflate the figures.
+    """
+    folder = DATA_DIR / "logging-cost"
+    if folder.exists():
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+    logger = InferenceLogger(
+        folder / "state", folder / "table", worker_id="benchmark", flush_interval=3600
+    )
+    logger.start()
+    response = json.dumps({"predictions": [123456.789]})
+    requests = [json.dumps({"dataframe_records": [row]}) for row in rows]
+    started = time.process_time()
+    for index in range(entries):
+        logger.log(
+            {
+                "request_time": time.time_ns() // 1000,
+                "databricks_request_id": f"request-{index}",
+                "client_request_id": None,
+                "status_code": 200,
+                "sampling_fraction": 1.0,
+                "execution_duration_ms": 8,
+                "request": requests[index % len(requests)],
+                "response": response,
+                "served_entity_id": "house_prices_model_fe-1",
+                "logging_error_codes": [],
+                "requester": HOST,
+            }
+        )
+    logged = time.process_time()
+    logger.flush(timeout=120)
+    flushed = time.process_time()
+    logger.close()
+    return {
+        "entries": entries,
+        "log_cpu_us_per_entry": round((logged - started) * 1e6 / entries, 1),
+        "delta_append_cpu_us_per_entry": round((flushed - logged) * 1e6 / entries, 1),
+    }
+
+
 def markdown_table(results: list[Measurement]) -> str:
     """Format results as rows of clients, batch, then throughput and latency per server."""
     servers = list(dict.fromkeys(result.server for result in results))
     header = "| clients | records/request | " + " | ".join(
-        f"{server} req/s | {server} p50 ms | {server} p99 ms" for server in servers
+        f"{server} req/s | p50 ms | p99 ms | CPU ms/req" for server in servers
     )
-    lines = [header + " |", "|" + "---|" * (2 + 3 * len(servers))]
+    lines = [header + " |", "|" + "---|" * (2 + 4 * len(servers))]
     for batch in BATCH_SIZES:
         for clients in CONCURRENCY:
             cells = [str(clients), str(batch)]
             for server in servers:
                 matching = [
-                    r for r in results
+                    r
+                    for r in results
                     if r.server == server and r.clients == clients and r.batch == batch
                 ]
                 cells.append(f"{np.median([r.requests_per_second for r in matching]):.1f}")
                 cells.append(f"{np.median([r.p50_ms for r in matching]):.1f}")
                 cells.append(f"{np.median([r.p99_ms for r in matching]):.1f}")
+                cpu = np.median([r.server_cpu_ms_per_request for r in matching])
+                cells.append(f"{cpu:.2f}")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -381,20 +457,26 @@ def main(argv: list[str] | None = None) -> int:
                 nolog.port, path, housemon_rows, args.port, mlflow_rows
             )
             targets = [
-                Target("mlflow", args.port, "/invocations", mlflow_rows),
-                Target("housemon-nolog", nolog.port, path, housemon_rows),
-                Target("housemon", logging_on.port, path, housemon_rows),
+                Target("mlflow", args.port, "/invocations", mlflow_rows, mlflow.pid),
+                Target("housemon-nolog", nolog.port, path, housemon_rows, nolog.process.pid),
+                Target("housemon", logging_on.port, path, housemon_rows, logging_on.process.pid),
             ]
+            cpu_start = {target.server: tree_cpu_seconds(target.pid) for target in targets}
             results = run_interleaved(targets, args)
             flushed = logging_on.flush(timeout=120)
+            cpu_total = {
+                target.server: tree_cpu_seconds(target.pid) - cpu_start[target.server]
+                for target in targets
+            }
     finally:
         stop_process(mlflow)
     logged = DeltaTable(str(inference_table_path(settings))).to_pyarrow_table(
         columns=["status_code"]
     )
     sent = sum(result.sent for result in results if result.server == "housemon")
+    logging_cost = measure_logging_cost(housemon_rows)
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
         "python": platform.python_version(),
         "mlflow": MLFLOW_VERSION,
@@ -404,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
         "logged_rows": logged.num_rows,
         "sent_with_logging": sent,
         "flush": flushed,
+        "logging_cost": logging_cost,
+        # Whole-run server CPU per request, including background appends to Delta.
+        "server_cpu_ms_per_request": {
+            server: round(1000.0 * seconds / sum(r.sent for r in results if r.server == server), 3)
+            for server, seconds in cpu_total.items()
+        },
         "results": [asdict(result) for result in results],
     }
     (DATA_DIR / "results.json").write_text(json.dumps(report, indent=2))

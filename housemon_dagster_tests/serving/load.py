@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
@@ -24,7 +25,9 @@ class LoadResult:
 class Load:
     """Threads sending single-record requests until stopped or ``max_seconds`` pass."""
 
-    def __init__(self, url: str, records: list[dict], *, threads: int = 4, max_seconds: float = 15.0):
+    def __init__(
+        self, url: str, records: list[dict], *, threads: int = 4, max_seconds: float = 15.0
+    ):
         self.url = url
         self.records = records
         self.result = LoadResult()
@@ -33,7 +36,7 @@ class Load:
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self

@@ -7,9 +7,9 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from housemon_dagster.local.registry import ModelNotFoundError
 from housemon_dagster.local.serving import EndpointStartError, LocalEndpoint, deploy
 from housemon_dagster.local.serving.__main__ import build_parser, options_from_args
-from housemon_dagster.local.registry import ModelNotFoundError
 from housemon_dagster.settings import Settings
 from housemon_dagster_tests.serving.helpers import free_port
 
@@ -38,7 +38,9 @@ def test_start_without_deployment_names_port_and_log(tmp_path):
 
 
 def test_start_on_busy_port_fails(shared_endpoint):
-    endpoint = LocalEndpoint(shared_endpoint.settings, port=shared_endpoint.port, startup_timeout=20.0)
+    endpoint = LocalEndpoint(
+        shared_endpoint.settings, port=shared_endpoint.port, startup_timeout=20.0
+    )
     with pytest.raises(EndpointStartError) as raised:
         endpoint.start()
     assert f"port {shared_endpoint.port}" in str(raised.value)

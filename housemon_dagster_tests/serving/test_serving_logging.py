@@ -54,7 +54,9 @@ def test_rejected_requests_logged(shared_endpoint, trained):
 
 
 def test_oversized_request_logged_without_body(shared_endpoint, trained):
-    response = post_raw(shared_endpoint.url, {"dataframe_records": request_records(trained, 1) * 400})
+    response = post_raw(
+        shared_endpoint.url, {"dataframe_records": request_records(trained, 1) * 400}
+    )
     row = _logged_rows(shared_endpoint, [response]).iloc[0]
     assert row["status_code"] == 413
     assert row["request"] is None

@@ -45,7 +45,13 @@ CASES = [
         "BAD_REQUEST",
         "params",
     ),
-    ("empty records", lambda r: {"dataframe_records": []}, 400, "INVALID_PARAMETER_VALUE", "no records"),
+    (
+        "empty records",
+        lambda r: {"dataframe_records": []},
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "no records",
+    ),
     ("empty inputs", lambda r: {"inputs": {}}, 400, "INVALID_PARAMETER_VALUE", "no records"),
     (
         "missing column",

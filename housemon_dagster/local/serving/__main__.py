@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $HOUSEMON_HOME or ./.housemon)",
     )
     parser.add_argument("--endpoint-name", default=ENDPOINT_NAME, help="endpoint name in URLs")
-    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="address to bind (default: %(default)s)"
+    )
     parser.add_argument(
         "--port", type=int, default=None, help="TCP port (default: $HOUSEMON_ENDPOINT_PORT or 8765)"
     )

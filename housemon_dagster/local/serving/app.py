@@ -27,7 +27,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from housemon_dagster.core.model import request_column_types
@@ -81,8 +81,7 @@ async def _read_body(request: Request, options: ServerOptions) -> bytes:
     declared = request.headers.get("content-length", "")
     too_large = ApiError(
         "MAX_REQUEST_SIZE_EXCEEDED",
-        f"request body exceeds the limit of {limit} bytes; split the records into "
-        "smaller batches",
+        f"request body exceeds the limit of {limit} bytes; split the records into smaller batches",
     )
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -144,7 +143,9 @@ class Invocation:
         parsed = parse_request(self.body, _request_columns(snapshot))
         self.client_request_id = parsed.client_request_id
         if snapshot is None:
-            raise ApiError("TEMPORARILY_UNAVAILABLE", f"endpoint is not ready: {runtime.state.problem}")
+            raise ApiError(
+                "TEMPORARILY_UNAVAILABLE", f"endpoint is not ready: {runtime.state.problem}"
+            )
         columns = snapshot.with_features(parsed.columns)
         predictions = await runtime.batcher.predict(snapshot, columns)
         return 200, {"predictions": predictions.tolist()}
@@ -192,7 +193,8 @@ async def invocations(request: Request) -> Response:
         status, body = await invocation.score(runtime)
     except ApiError as error:
         status, body = error.status_code, error.body()
-    except Exception as error:  # noqa: BLE001 - answer and log it as an internal error
+    except Exception as error:
+        # Any other failure is a bug or a broken model: return 500 and log the traceback.
         log.exception("Scoring request %s failed", invocation.request_id)
         status = 500
         body = ApiError("INTERNAL_ERROR", f"scoring failed: {error}").body()

@@ -39,7 +39,9 @@ class DynamicBatcher:
         self._queue: list[_Pending] = []
         self._draining = False
 
-    async def predict(self, snapshot: ServingSnapshot, columns: dict[str, np.ndarray]) -> np.ndarray:
+    async def predict(
+        self, snapshot: ServingSnapshot, columns: dict[str, np.ndarray]
+    ) -> np.ndarray:
         rows = len(next(iter(columns.values())))
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(snapshot, columns, rows, future))
@@ -79,7 +81,8 @@ class DynamicBatcher:
             merged = {name: np.concatenate([p.columns[name] for p in batch]) for name in names}
         try:
             predictions = await asyncio.to_thread(snapshot.predict, merged)
-        except Exception as error:  # noqa: BLE001 - rescore alone so only the bad request fails
+        except Exception as error:  # noqa: BLE001
+            # Rescore the requests one by one, so only the bad request fails.
             if len(batch) == 1:
                 if not batch[0].future.done():
                     batch[0].future.set_exception(error)
@@ -96,4 +99,3 @@ class DynamicBatcher:
             if not pending.future.done():
                 pending.future.set_result(predictions[offset : offset + pending.rows])
             offset += pending.rows
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -82,7 +82,7 @@ class EndpointClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> EndpointClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from housemon_dagster.local.registry import ModelRegistry
@@ -75,7 +75,7 @@ def deploy(
         model_name=name,
         model_version=int(model_version),
         config_version=(previous.config_version + 1) if previous else 1,
-        updated_at=datetime.now(timezone.utc).isoformat(),
+        updated_at=datetime.now(UTC).isoformat(),
     )
     path = config_path(settings, endpoint_name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -142,7 +142,8 @@ class InferenceLogger:
         if batch:
             try:
                 append_entries(self.table_path, batch, worker_id=self.worker_id, last_seq=last_seq)
-            except Exception as error:  # noqa: BLE001 - the WAL keeps the entries, retry later
+            except Exception as error:  # noqa: BLE001
+                # The WAL keeps the entries, so the append is retried later.
                 self._requeue(batch, last_seq, error)
                 return False
         self._failures = 0
@@ -177,7 +178,9 @@ class InferenceLogger:
             return
         old = self._writer
         self._segment_number += 1
-        self._writer = SegmentWriter(segment_path(self.state_dir, self.worker_id, self._segment_number))
+        self._writer = SegmentWriter(
+            segment_path(self.state_dir, self.worker_id, self._segment_number)
+        )
         old.close()
         for path in worker_segments(self.state_dir, self.worker_id):
             if path != self._writer.path:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -233,7 +233,7 @@ class LocalEndpoint:
             pass
         process.wait(10)
 
-    def __enter__(self) -> LocalEndpoint:
+    def __enter__(self) -> Self:
         if self.process is None and not self.attached:
             self.start()
         return self

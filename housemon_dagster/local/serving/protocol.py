@@ -256,9 +256,7 @@ def _check_column_names(names: list[str], columns: dict[str, str], *, field: str
         )
 
 
-def _typed_columns(
-    table: dict[str, list[Any]], columns: dict[str, str]
-) -> dict[str, np.ndarray]:
+def _typed_columns(table: dict[str, list[Any]], columns: dict[str, str]) -> dict[str, np.ndarray]:
     typed = {}
     for name, kind in columns.items():
         values = table[name]

@@ -50,9 +50,7 @@ class EndpointRuntime:
         )
         if self.options.inference_logging:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            replayed = await asyncio.to_thread(
-                replay_dead_workers, self.state_dir, self.table_path
-            )
+            replayed = await asyncio.to_thread(replay_dead_workers, self.state_dir, self.table_path)
             if replayed:
                 log.info("Worker %s replayed %d logged entries", self.worker_id, replayed)
             self.logger = InferenceLogger(
@@ -64,7 +62,9 @@ class EndpointRuntime:
             self.logger.start()
         await asyncio.to_thread(self.state.refresh)
         if self.state.snapshot is None:
-            log.warning("Endpoint %s is not ready: %s", self.options.endpoint_name, self.state.problem)
+            log.warning(
+                "Endpoint %s is not ready: %s", self.options.endpoint_name, self.state.problem
+            )
         self._poll_task = asyncio.create_task(self._poll_forever())
 
     async def stop(self) -> None:
@@ -85,7 +85,8 @@ class EndpointRuntime:
             await asyncio.sleep(self.options.poll_interval)
             try:
                 await asyncio.to_thread(self._poll_once)
-            except Exception:  # noqa: BLE001 - the loop must survive to serve later swaps
+            except Exception:
+                # The loop must survive a failed poll, or later swaps would never happen.
                 log.exception("Poll of worker %s failed; retrying next interval", self.worker_id)
 
     def _poll_once(self) -> None:

@@ -100,16 +100,15 @@ class ServingState:
         key = (config.config_version, feature_version)
         try:
             self.snapshot = self._build(current, config)
-        except Exception as error:  # noqa: BLE001 - keep serving the previous snapshot
+        except Exception as error:
+            # The previous snapshot keeps serving until a load succeeds.
             if self._failed != key:
                 log.exception(
-                    "Loading model %s version %d or features version %s for endpoint %s "
-                    "failed: %s",
+                    "Loading model %s version %d or features version %s for endpoint %s failed",
                     config.model_name,
                     config.model_version,
                     feature_version,
                     self.endpoint_name,
-                    error,
                 )
             self._failed = key
             self.problem = f"loading the served model or features failed: {error}"
