@@ -102,6 +102,7 @@ def test_state_route_names_served_version(shared_endpoint):
     status, body = shared_endpoint.client().endpoint()
     assert status == 200
     assert body["state"]["ready"] == "READY"
+    assert body["state"]["config_update"] == "NOT_UPDATING"
     assert body["config"]["served_entities"][0]["entity_version"] == "1"
     assert body["config"]["served_entities"][0]["name"] == "house_prices_model_fe-1"
     assert body["online_feature_version"] == 1

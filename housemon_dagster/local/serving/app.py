@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from housemon_dagster.core.model import request_column_types
+from housemon_dagster.local.serving.config import read_config
 from housemon_dagster.local.serving.errors import ApiError
 from housemon_dagster.local.serving.flush import request_flush
 from housemon_dagster.local.serving.options import ServerOptions
@@ -214,9 +215,16 @@ async def endpoint_state(request: Request) -> Response:
     except ApiError as error:
         return _json_response(error.status_code, error.body())
     snapshot = runtime.state.snapshot
+    latest = read_config(runtime.settings, runtime.options.endpoint_name)
+    updating = latest is not None and (
+        snapshot is None or latest.config_version != snapshot.config.config_version
+    )
     body: dict[str, Any] = {
         "name": runtime.options.endpoint_name,
-        "state": {"ready": "READY" if snapshot else "NOT_READY", "config_update": "NOT_UPDATING"},
+        "state": {
+            "ready": "READY" if snapshot else "NOT_READY",
+            "config_update": "IN_PROGRESS" if updating else "NOT_UPDATING",
+        },
     }
     if snapshot is not None:
         config = snapshot.config
