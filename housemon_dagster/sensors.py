@@ -148,6 +148,7 @@ def count_new_rows(tables: TablesResource, table: str, since_version: int | None
     """Count rows inserted after ``since_version``, or all rows when it is None."""
     store = tables.store()
     if since_version is None:
+        # NOTE: this reads the id column of the whole table, once per fresh cursor.
         return store.read_arrow(table, columns=["databricks_request_id"]).num_rows
     changes = store.changes_since(table, since_version)
     if "_change_type" not in changes.column_names:

@@ -29,7 +29,7 @@ class FakeClock:
 
 
 class PayloadTable:
-    """The endpoint's inference table, appended to the way the endpoint's flusher does."""
+    """An inference table with the endpoint's id, time, status and body columns."""
 
     def __init__(self, settings: Settings) -> None:
         self.store = DeltaTableStore(settings.warehouse)

@@ -80,6 +80,22 @@ class Loop:
         return self.settings.table(name)
 
 
+def run_setup(environment: dict[str, str], log_path: Path) -> None:
+    """Run ``monitoring_pipeline`` with ``dagster job execute`` in the given environment."""
+    command = [dagster_command(), "job", "execute", "-m", "housemon_dagster", "-j"]
+    with open(log_path, "wb") as output:
+        setup = subprocess.run(
+            [*command, "monitoring_pipeline"],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=SETUP_TIMEOUT_SECONDS,
+            check=False,
+        )
+    assert setup.returncode == 0, f"monitoring_pipeline failed; see {log_path}"
+
+
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
     """A local platform where ``monitoring_pipeline`` has run once."""
@@ -97,25 +113,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Loop:
     }
     logs = root / "logs"
     logs.mkdir()
-    with open(logs / "setup.log", "wb") as output:
-        setup = subprocess.run(
-            [
-                dagster_command(),
-                "job",
-                "execute",
-                "-m",
-                "housemon_dagster",
-                "-j",
-                "monitoring_pipeline",
-            ],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            timeout=SETUP_TIMEOUT_SECONDS,
-            check=False,
-        )
-    assert setup.returncode == 0, f"monitoring_pipeline failed; see {logs / 'setup.log'}"
+    run_setup(environment, logs / "setup.log")
+
     settings = Settings(platform="local", home=root / "home")
     return Loop(settings, environment, dagster_home, logs)
 
@@ -136,7 +135,9 @@ def dagster_dev(loop: Loop) -> Iterator[str]:
             start_new_session=True,
         )
         try:
-            wait_until(lambda: _webserver_ready(url), timeout=120, what=f"dagster dev on {url}")
+            wait_until(
+                lambda: _webserver_ready(url), timeout=120, description=f"dagster dev on {url}"
+            )
             yield url
         finally:
             _stop_group(process)
@@ -160,13 +161,13 @@ def _stop_group(process: subprocess.Popen) -> None:
             process.wait(10)
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], *, timeout: float, description: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"{what} was not reached within {timeout:.0f} s")
+    raise TimeoutError(f"{description} was not reached within {timeout:.0f} s")
 
 
 def request_ids(loop: Loop, table: str) -> list[str]:
@@ -247,7 +248,7 @@ def test_sensors_carry_payloads_to_alert(loop: Loop, dagster_dev: str) -> None:
     wait_until(
         lambda: caught_up(loop, sent),
         timeout=LOOP_TIMEOUT_SECONDS,
-        what=f"monitoring of {len(sent.payload_ids)} payloads (logs in {loop.logs})",
+        description=f"monitoring of {len(sent.payload_ids)} payloads (logs in {loop.logs})",
     )
     after = snapshot(loop)
     monitored, quarantined = after.monitored_ids, after.quarantined_ids

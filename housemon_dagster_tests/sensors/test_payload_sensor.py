@@ -28,7 +28,7 @@ SETTINGS = SensorSettings(
 
 
 class Ticker:
-    """Evaluates ticks of one payload sensor the way the daemon does, carrying the cursor."""
+    """Evaluates ticks of one payload sensor in a row, passing each cursor to the next tick."""
 
     def __init__(self, location, instance, clock, settings=SETTINGS, cursor=None) -> None:
         self.sensor = build_payload_sensor(settings, clock=clock)
