@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 SERVING_PAYLOADS = dg.AssetKey("serving_payloads")
 MONITORING_TABLES = [dg.AssetKey("model_monitoring"), dg.AssetKey("model_monitoring_quarantine")]
-# A new monitoring refresh waits while any of these jobs runs, because two refreshes
-# that read the processed request ids at the same time would both append the new rows.
+# A new monitoring refresh waits while any of these jobs runs. Two monitoring refreshes
+# at once would both append the same new rows, and waiting for a metric refresh makes
+# overlapping metric refreshes less likely.
 BUSY_JOBS = ("refresh_monitoring", "monitoring_pipeline", "refresh_monitor_metrics")
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
