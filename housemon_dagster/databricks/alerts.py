@@ -1,8 +1,7 @@
 """SQL alerts through the alerts v2 API, found by display name and never duplicated."""
 
-
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -23,7 +22,7 @@ from housemon_dagster.core.alerting import decide_state, validate_spec
 from housemon_dagster.core.tables import TableNotFoundError
 from housemon_dagster.databricks.sql import StatementError, StatementRunner
 from housemon_dagster.databricks.workspace import DatabricksWorkspace
-from housemon_dagster.resources.base import AlertEvaluation, AlertsResource, AlertSpec
+from housemon_dagster.resources.base import AlertEvaluation, AlertSpec, AlertsResource
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +84,12 @@ class DatabricksAlerts(AlertsResource):
         api = self.workspace.client().alerts_v2
         alerts = self.workspace.call(
             lambda: list(api.list_alerts(page_size=100)),
-            target="SQL alerts", privilege="permission to list",
+            target="SQL alerts",
+            privilege="permission to list",
         )
         return [
-            a for a in alerts
+            a
+            for a in alerts
             if a.display_name == display_name
             and (a.lifecycle_state is None or a.lifecycle_state.value != "TRASHED")
         ]
@@ -102,18 +103,28 @@ class DatabricksAlerts(AlertsResource):
         if len(found) > 1:
             ids = ", ".join(str(a.id) for a in found)
             context.log.warning(
-                "Found %d alerts named %r (%s); keeping the first", len(found), spec.display_name, ids
+                "Found %d alerts named %r (%s); keeping the first",
+                len(found),
+                spec.display_name,
+                ids,
             )
         target = f"SQL alert {spec.display_name!r}"
         if not found:
             alert = self.workspace.call(
-                api.create_alert, body, target=target, privilege="permission to create alerts in",
+                api.create_alert,
+                body,
+                target=target,
+                privilege="permission to create alerts in",
             )
             action = "created"
         elif _comparable(found[0]) != _comparable(body):
             alert = self.workspace.call(
-                api.update_alert, found[0].id, body, UPDATE_MASK,
-                target=f"{target} ({found[0].id})", privilege="CAN MANAGE",
+                api.update_alert,
+                found[0].id,
+                body,
+                UPDATE_MASK,
+                target=f"{target} ({found[0].id})",
+                privilege="CAN MANAGE",
             )
             action = "updated"
         else:
@@ -123,7 +134,7 @@ class DatabricksAlerts(AlertsResource):
 
     def evaluate(self, context: dg.AssetExecutionContext, spec: AlertSpec) -> AlertEvaluation:
         validate_spec(spec)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         scheduled = self._scheduled_state(spec.display_name)
         try:
             result = StatementRunner(self.workspace).execute(
@@ -134,11 +145,14 @@ class DatabricksAlerts(AlertsResource):
             message = f"query failed: {str(error).splitlines()[0]}{scheduled}"
             return AlertEvaluation(spec.display_name, now, None, spec.threshold, "ERROR", message)
         value, state, message = decide_state(spec, result.to_pylist())
-        return AlertEvaluation(spec.display_name, now, value, spec.threshold, state, message + scheduled)
+        return AlertEvaluation(
+            spec.display_name, now, value, spec.threshold, state, message + scheduled
+        )
 
     def _scheduled_state(self, display_name: str) -> str:
         found = self._find(display_name)
         if not found or found[0].evaluation is None or found[0].evaluation.state is None:
             return ""
         evaluation = found[0].evaluation
-        return f"; last scheduled evaluation {evaluation.state.value} at {evaluation.last_evaluated_at}"
+        state = evaluation.state.value
+        return f"; last scheduled evaluation {state} at {evaluation.last_evaluated_at}"

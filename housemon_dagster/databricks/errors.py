@@ -152,8 +152,13 @@ def call(
             delay = backoff_seconds * 2 ** (attempt - 1)
             log.warning(
                 "Retrying %s on %s after HTTP %d (attempt %d of %d, waiting %.1f s): %s",
-                getattr(operation, "__name__", "call"), target, status_of(error),
-                attempt, attempts, delay, first_line(error),
+                getattr(operation, "__name__", "call"),
+                target,
+                status_of(error),
+                attempt,
+                attempts,
+                delay,
+                first_line(error),
             )
             time.sleep(delay)
         except TimeoutError as error:

@@ -1,6 +1,5 @@
 """Lakehouse Monitoring through ``quality_monitors``: declared configuration and refreshes."""
 
-
 import logging
 from typing import Any
 
@@ -73,8 +72,11 @@ class DatabricksMonitor(MonitorResource):
         api = self.workspace.client().quality_monitors
         try:
             return self.workspace.call(
-                api.get, table, pass_not_found=True,
-                target=f"monitor of table {table}", privilege="SELECT and USE on",
+                api.get,
+                table,
+                pass_not_found=True,
+                target=f"monitor of table {table}",
+                privilege="SELECT and USE on",
             )
         except NotFound:
             return None
@@ -89,24 +91,30 @@ class DatabricksMonitor(MonitorResource):
         if existing is None:
             context.log.info("Creating the quality monitor of %s", table)
             self.workspace.call(
-                api.create, table,
+                api.create,
+                table,
                 output_schema_name=spec.output_schema_name,
                 assets_dir=spec.assets_dir,
                 inference_log=inference_log(spec),
                 baseline_table_name=spec.baseline_table_name,
                 slicing_exprs=list(spec.slicing_exprs) or None,
-                target=target, privilege="MANAGE (or ownership) and SELECT",
+                target=target,
+                privilege="MANAGE (or ownership) and SELECT",
             )
             action = "created"
         elif current(existing) != declared(spec):
-            context.log.info("Updating the quality monitor of %s to its declared configuration", table)
+            context.log.info(
+                "Updating the quality monitor of %s to its declared configuration", table
+            )
             self.workspace.call(
-                api.update, table,
+                api.update,
+                table,
                 output_schema_name=spec.output_schema_name,
                 inference_log=inference_log(spec),
                 baseline_table_name=spec.baseline_table_name,
                 slicing_exprs=list(spec.slicing_exprs) or None,
-                target=target, privilege="MANAGE (or ownership)",
+                target=target,
+                privilege="MANAGE (or ownership)",
             )
             action = "updated"
         else:
@@ -125,7 +133,9 @@ class DatabricksMonitor(MonitorResource):
                 f"quality monitor of {table} is {info.status.value}: "
                 f"{info.latest_monitor_failure_msg or 'no failure message'}"
             )
-        context.log.info("Quality monitor of %s %s (version %s)", table, action, info.monitor_version)
+        context.log.info(
+            "Quality monitor of %s %s (version %s)", table, action, info.monitor_version
+        )
         return {
             "action": action,
             "monitor_version": info.monitor_version,
@@ -142,14 +152,19 @@ class DatabricksMonitor(MonitorResource):
             context.log.info("No quality monitor on %s yet; creating it", table)
             self.create_or_update(context, spec)
         started = self.workspace.call(
-            api.run_refresh, table,
-            target=f"monitor of table {table}", privilege="MANAGE (or ownership)",
+            api.run_refresh,
+            table,
+            target=f"monitor of table {table}",
+            privilege="MANAGE (or ownership)",
         )
         description = f"refresh {started.refresh_id} of the monitor of {table}"
         finished: MonitorRefreshInfo = poll_until(
             lambda: self.workspace.call(
-                api.get_refresh, table, str(started.refresh_id),
-                target=f"monitor of table {table}", privilege="SELECT and USE on",
+                api.get_refresh,
+                table,
+                str(started.refresh_id),
+                target=f"monitor of table {table}",
+                privilege="SELECT and USE on",
             ),
             lambda r: r.state.value if r.state else "UNKNOWN",
             terminal=REFRESH_TERMINAL_STATES,

@@ -61,7 +61,9 @@ def databricks_resources(settings: Settings) -> dict[str, Any]:
     """
     workspace = DatabricksWorkspace(warehouse_id=_env("DATABRICKS_WAREHOUSE_ID"))
     poll = _env("HOUSEMON_DATABRICKS_POLL_SECONDS")
-    polling: dict[str, float] = {"poll_interval_seconds": _seconds("HOUSEMON_DATABRICKS_POLL_SECONDS", 0)} if poll else {}
+    polling: dict[str, float] = (
+        {"poll_interval_seconds": _seconds("HOUSEMON_DATABRICKS_POLL_SECONDS", 0)} if poll else {}
+    )
     tables = DatabricksTables(
         workspace=workspace, catalog=settings.catalog, schema_name=settings.schema
     )

@@ -1,6 +1,5 @@
 """Tables and the online feature store on Databricks."""
 
-
 import logging
 from typing import Any
 
@@ -46,8 +45,11 @@ class DatabricksOnlineStore(OnlineStoreResource):
         privilege = "SELECT and USE on the online table"
         try:
             synced = self.workspace.call(
-                client.database.get_synced_database_table, name, pass_not_found=True,
-                target=f"synced table {name}", privilege=privilege,
+                client.database.get_synced_database_table,
+                name,
+                pass_not_found=True,
+                target=f"synced table {name}",
+                privilege=privilege,
             )
             status = synced.data_synchronization_status
             if status is not None and status.pipeline_id:
@@ -56,8 +58,11 @@ class DatabricksOnlineStore(OnlineStoreResource):
             log.info("No synced table %s; looking for a legacy online table", name)
         try:
             online = self.workspace.call(
-                client.online_tables.get, name, pass_not_found=True,
-                target=f"online table {name}", privilege=privilege,
+                client.online_tables.get,
+                name,
+                pass_not_found=True,
+                target=f"online table {name}",
+                privilege=privilege,
             )
         except NotFound as error:
             raise DatabricksNotFoundError(
@@ -67,7 +72,9 @@ class DatabricksOnlineStore(OnlineStoreResource):
                 "house_features_online resource does) or set online_table",
             ) from error
         if online.spec is None or not online.spec.pipeline_id:
-            raise dg.Failure(f"online table {name} has no sync pipeline yet; retry once it is provisioned")
+            raise dg.Failure(
+                f"online table {name} has no sync pipeline yet; retry once it is provisioned"
+            )
         return online.spec.pipeline_id, "online table"
 
     def refresh(self, context: dg.AssetExecutionContext, feature_table: str) -> dict[str, Any]:
@@ -75,15 +82,22 @@ class DatabricksOnlineStore(OnlineStoreResource):
         pipeline_id, kind = self._pipeline(name)
         pipelines = self.workspace.client().pipelines
         started = self.workspace.call(
-            pipelines.start_update, pipeline_id,
-            target=f"sync pipeline {pipeline_id} of {kind} {name}", privilege="CAN RUN",
+            pipelines.start_update,
+            pipeline_id,
+            target=f"sync pipeline {pipeline_id} of {kind} {name}",
+            privilege="CAN RUN",
         )
-        context.log.info("Started update %s of the sync pipeline of %s %s", started.update_id, kind, name)
+        context.log.info(
+            "Started update %s of the sync pipeline of %s %s", started.update_id, kind, name
+        )
         description = f"update {started.update_id} of the sync pipeline of {name}"
         response = poll_until(
             lambda: self.workspace.call(
-                pipelines.get_update, pipeline_id, started.update_id,
-                target=f"sync pipeline {pipeline_id}", privilege="CAN VIEW",
+                pipelines.get_update,
+                pipeline_id,
+                started.update_id,
+                target=f"sync pipeline {pipeline_id}",
+                privilege="CAN VIEW",
             ),
             lambda r: r.update.state.value if r.update and r.update.state else "UNKNOWN",
             terminal=PIPELINE_TERMINAL_STATES,

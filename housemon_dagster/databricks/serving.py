@@ -1,6 +1,5 @@
 """Model Serving: deploying the alias's model version, scoring, and the inference table."""
 
-
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +37,9 @@ class DatabricksScoringClient:
             response = self.api.query(self.endpoint, dataframe_records=records)
         except DatabricksError as error:
             status = status_of(error)
-            log.warning("Endpoint %s returned HTTP %d: %s", self.endpoint, status, first_line(error))
+            log.warning(
+                "Endpoint %s returned HTTP %d: %s", self.endpoint, status, first_line(error)
+            )
             return status, {"error_code": error.error_code, "message": first_line(error)}
         return 200, response.as_dict()
 
@@ -72,8 +73,11 @@ class DatabricksServing(ServingResource):
         api = self.workspace.client().serving_endpoints
         try:
             return self.workspace.call(
-                api.get, self.endpoint_name, pass_not_found=missing_ok,
-                target=f"serving endpoint {self.endpoint_name}", privilege="CAN VIEW",
+                api.get,
+                self.endpoint_name,
+                pass_not_found=missing_ok,
+                target=f"serving endpoint {self.endpoint_name}",
+                privilege="CAN VIEW",
             )
         except NotFound:
             return None
@@ -89,8 +93,11 @@ class DatabricksServing(ServingResource):
     def _alias_version(self, model_name: str, alias: str) -> str:
         api = self.workspace.client().model_versions
         found = self.workspace.call(
-            api.get_by_alias, model_name, alias,
-            target=f"model {model_name} alias @{alias}", privilege="EXECUTE",
+            api.get_by_alias,
+            model_name,
+            alias,
+            target=f"model {model_name} alias @{alias}",
+            privilege="EXECUTE",
             not_found_hint="materialize house_prices_model_fe first, which registers the model",
         )
         return str(found.version)
@@ -106,13 +113,19 @@ class DatabricksServing(ServingResource):
         if endpoint is None:
             context.log.info("Creating %s serving %s version %s", target, model_name, version)
             self.workspace.call(
-                api.create, self.endpoint_name,
+                api.create,
+                self.endpoint_name,
                 config=EndpointCoreConfigInput(name=self.endpoint_name, served_entities=[entity]),
-                ai_gateway=AiGatewayConfig(inference_table_config=AiGatewayInferenceTableConfig(
-                    catalog_name=self.catalog, schema_name=self.schema_name,
-                    table_name_prefix=self.endpoint_name, enabled=True,
-                )),
-                target=target, privilege="permission to create serving endpoints",
+                ai_gateway=AiGatewayConfig(
+                    inference_table_config=AiGatewayInferenceTableConfig(
+                        catalog_name=self.catalog,
+                        schema_name=self.schema_name,
+                        table_name_prefix=self.endpoint_name,
+                        enabled=True,
+                    )
+                ),
+                target=target,
+                privilege="permission to create serving endpoints",
             )
             action = "created"
         elif _serves(endpoint, model_name, version):
@@ -120,8 +133,11 @@ class DatabricksServing(ServingResource):
         else:
             context.log.info("Updating %s to %s version %s", target, model_name, version)
             self.workspace.call(
-                api.update_config, self.endpoint_name, served_entities=[entity],
-                target=target, privilege="CAN MANAGE",
+                api.update_config,
+                self.endpoint_name,
+                served_entities=[entity],
+                target=target,
+                privilege="CAN MANAGE",
             )
             action = "updated"
         endpoint = self._wait_until_settled(context)
@@ -131,7 +147,9 @@ class DatabricksServing(ServingResource):
             endpoint=self.endpoint_name,
             details={
                 "action": action,
-                "ready": endpoint.state.ready.value if endpoint.state and endpoint.state.ready else None,
+                "ready": endpoint.state.ready.value
+                if endpoint.state and endpoint.state.ready
+                else None,
                 "config_version": endpoint.config.config_version if endpoint.config else None,
             },
         )
@@ -181,7 +199,9 @@ class DatabricksServing(ServingResource):
         legacy = endpoint.config.auto_capture_config if endpoint.config else None
         if legacy is not None and legacy.enabled:
             if legacy.state and legacy.state.payload_table and legacy.state.payload_table.name:
-                return f"{legacy.catalog_name}.{legacy.schema_name}.{legacy.state.payload_table.name}"
+                return (
+                    f"{legacy.catalog_name}.{legacy.schema_name}.{legacy.state.payload_table.name}"
+                )
             prefix = legacy.table_name_prefix or self.endpoint_name
             return f"{legacy.catalog_name}.{legacy.schema_name}.{prefix}_payload"
         log.warning(

@@ -63,9 +63,7 @@ class SparkTableStore:
                 "SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
             )
         if description:
-            self.spark.sql(
-                f"COMMENT ON TABLE {quote_name(name)} IS '{_literal(description)}'"
-            )
+            self.spark.sql(f"COMMENT ON TABLE {quote_name(name)} IS '{_literal(description)}'")
         log.info("Wrote %d rows to %s (%s)", rows, name, mode)
         return rows
 

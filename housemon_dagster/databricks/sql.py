@@ -29,8 +29,12 @@ from housemon_dagster.local.delta_store import to_arrow
 
 log = logging.getLogger(__name__)
 
-TERMINAL_STATES = (StatementState.SUCCEEDED, StatementState.FAILED, StatementState.CANCELED,
-                   StatementState.CLOSED)
+TERMINAL_STATES = (
+    StatementState.SUCCEEDED,
+    StatementState.FAILED,
+    StatementState.CANCELED,
+    StatementState.CLOSED,
+)
 # Rows per INSERT statement; each value is a named parameter.
 INSERT_BATCH_ROWS = 20
 MAX_WRITE_ROWS = 10_000
@@ -60,14 +64,21 @@ class StatementRunner:
     """Executes SQL on one warehouse and returns the result as Arrow."""
 
     def __init__(
-        self, workspace: DatabricksWorkspace, *, poll_seconds: float = 1.0, timeout_seconds: float = 900
+        self,
+        workspace: DatabricksWorkspace,
+        *,
+        poll_seconds: float = 1.0,
+        timeout_seconds: float = 900,
     ) -> None:
         self.workspace = workspace
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
 
     def execute(
-        self, statement: str, *, parameters: list[StatementParameterListItem] | None = None,
+        self,
+        statement: str,
+        *,
+        parameters: list[StatementParameterListItem] | None = None,
         target: str = "SQL warehouse",
     ) -> pa.Table:
         warehouse = self.workspace.resolved_warehouse_id()
@@ -113,7 +124,11 @@ class StatementRunner:
         return response
 
     def _collect(self, response: StatementResponse, target: str) -> pa.Table:
-        columns = response.manifest.schema.columns if response.manifest and response.manifest.schema else []
+        columns = (
+            response.manifest.schema.columns
+            if response.manifest and response.manifest.schema
+            else []
+        )
         rows: list[list[Any]] = []
         chunk = response.result
         api = self.workspace.client().statement_execution
@@ -141,8 +156,11 @@ def _convert(type_name: str, value: str | None) -> Any:
     if type_name == "BOOLEAN":
         return value.lower() == "true"
     if type_name in ("TIMESTAMP", "TIMESTAMP_NTZ"):
-        return pd.Timestamp(value).tz_localize("UTC") if "+" not in value and not value.endswith(
-            "Z") else pd.Timestamp(value).tz_convert("UTC")
+        return (
+            pd.Timestamp(value).tz_localize("UTC")
+            if "+" not in value and not value.endswith("Z")
+            else pd.Timestamp(value).tz_convert("UTC")
+        )
     if type_name == "DATE":
         return pd.Timestamp(value).date()
     if type_name in ("ARRAY", "STRUCT", "MAP"):
@@ -151,10 +169,18 @@ def _convert(type_name: str, value: str | None) -> Any:
 
 
 ARROW_TYPES = {
-    "BYTE": pa.int8(), "SHORT": pa.int16(), "INT": pa.int32(), "LONG": pa.int64(),
-    "FLOAT": pa.float32(), "DOUBLE": pa.float64(), "DECIMAL": pa.float64(),
-    "BOOLEAN": pa.bool_(), "STRING": pa.string(), "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-    "TIMESTAMP_NTZ": pa.timestamp("us", tz="UTC"), "DATE": pa.date32(),
+    "BYTE": pa.int8(),
+    "SHORT": pa.int16(),
+    "INT": pa.int32(),
+    "LONG": pa.int64(),
+    "FLOAT": pa.float32(),
+    "DOUBLE": pa.float64(),
+    "DECIMAL": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "STRING": pa.string(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+    "TIMESTAMP_NTZ": pa.timestamp("us", tz="UTC"),
+    "DATE": pa.date32(),
 }
 
 
@@ -176,7 +202,9 @@ def rows_to_arrow(columns: list[Any], rows: list[list[Any]]) -> pa.Table:
 class WarehouseTableStore:
     """A ``TableStore`` over Unity Catalog tables, through a SQL warehouse."""
 
-    def __init__(self, workspace: DatabricksWorkspace, runner: StatementRunner | None = None) -> None:
+    def __init__(
+        self, workspace: DatabricksWorkspace, runner: StatementRunner | None = None
+    ) -> None:
         self.workspace = workspace
         self.runner = runner or StatementRunner(workspace)
 
@@ -184,8 +212,10 @@ class WarehouseTableStore:
         split_name(name)
         try:
             self.workspace.call(
-                self.workspace.client().tables.get, name,
-                target=f"table {name}", privilege="USE CATALOG, USE SCHEMA and SELECT",
+                self.workspace.client().tables.get,
+                name,
+                target=f"table {name}",
+                privilege="USE CATALOG, USE SCHEMA and SELECT",
             )
         except LookupError:
             return False
@@ -299,4 +329,3 @@ def _parameter(key: str, value: Any) -> StatementParameterListItem:
 def _literal(text: str) -> str:
     """Escape text for a single-quoted Databricks SQL literal."""
     return text.replace("\\", "\\\\").replace("'", "\\'")
-

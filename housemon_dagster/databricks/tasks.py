@@ -1,6 +1,5 @@
 """Spark tasks as Databricks runs, submitted and followed through Dagster Pipes."""
 
-
 import logging
 from typing import Any, Literal
 
@@ -40,7 +39,9 @@ class DatabricksSparkTasks(SparkTasksResource):
     )
     """Workspace or DBFS path of this package's ``entrypoint.py``; the default is where
     ``databricks bundle deploy -t dev`` puts it."""
-    wheel_path: str = "/Workspace/Shared/housemon/dev/artifacts/.internal/housemon-0.1.0-py3-none-any.whl"
+    wheel_path: str = (
+        "/Workspace/Shared/housemon/dev/artifacts/.internal/housemon-0.1.0-py3-none-any.whl"
+    )
     """Workspace, volume or DBFS path of the housemon wheel the run installs; the default
     is where the dev target's deploy uploads it."""
     spark_version: str = "16.4.x-cpu-ml-scala2.12"
@@ -76,7 +77,9 @@ class DatabricksSparkTasks(SparkTasksResource):
                 spark_version=self.spark_version,
                 node_type_id=self.node_type_id,
                 num_workers=self.num_workers,
-                spark_env_vars={"HOUSEMON_PIPES_INTERVAL_SECONDS": str(self.message_interval_seconds)},
+                spark_env_vars={
+                    "HOUSEMON_PIPES_INTERVAL_SECONDS": str(self.message_interval_seconds)
+                },
             )
             spec.libraries = libraries
         return spec
@@ -145,7 +148,9 @@ class DatabricksSparkTasks(SparkTasksResource):
                 "check the run's driver logs"
             )
         run_id = invocation.metadata.get("Databricks Job Run ID")
-        context.log.info("Task %s finished in Databricks run %s", task, run_id.value if run_id else "?")
+        context.log.info(
+            "Task %s finished in Databricks run %s", task, run_id.value if run_id else "?"
+        )
         result = dict(results[-1])
         if run_id is not None:
             result["databricks_run_id"] = str(run_id.value)

@@ -6,7 +6,6 @@ SDK can resolve them from ``DATABRICKS_*`` variables or a ``~/.databrickscfg`` p
 This resource passes only the fields that are set and lets the SDK resolve the rest.
 """
 
-
 import logging
 from typing import Any
 

@@ -17,7 +17,9 @@ import pytest
 from housemon_dagster.databricks.workspace import DatabricksWorkspace
 from housemon_dagster_tests.databricks.emulator import Emulator
 
-ENTRYPOINT = Path(__file__).resolve().parents[2] / "housemon_dagster" / "databricks" / "entrypoint.py"
+ENTRYPOINT = (
+    Path(__file__).resolve().parents[2] / "housemon_dagster" / "databricks" / "entrypoint.py"
+)
 WORKSPACE_ENTRYPOINT = "/Workspace/Shared/housemon/files/entrypoint.py"
 WORKSPACE_WHEEL = "/Workspace/Shared/housemon/artifacts/housemon-0.1.0-py3-none-any.whl"
 WAREHOUSE_ID = "emulated-warehouse"
@@ -25,7 +27,7 @@ WAREHOUSE_ID = "emulated-warehouse"
 
 def _aim_environment(monkeypatch: pytest.MonkeyPatch, emulator: Emulator, home: Path) -> None:
     for variable in list(os.environ):
-        if variable.startswith("DATABRICKS_") or variable.startswith("HOUSEMON_"):
+        if variable.startswith(("DATABRICKS_", "HOUSEMON_")):
             monkeypatch.delenv(variable)
     values = {
         "DATABRICKS_HOST": emulator.host,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import databricks.sdk.service as service
 import pandas as pd
+from databricks.sdk import service
 
 from housemon_dagster.databricks.monitor import DatabricksMonitor
 from housemon_dagster.databricks.sql import WarehouseTableStore
@@ -37,7 +37,9 @@ def sdk_paths() -> set[str]:
 
 def test_emulated_paths_are_sdk_paths(emulator: Emulator) -> None:
     known = sdk_paths()
-    emulated = {_template(route.path) for route in emulator.app.routes if route.path != "/{path:path}"}
+    emulated = {
+        _template(route.path) for route in emulator.app.routes if route.path != "/{path:path}"
+    }
     unknown = sorted(path for path in emulated if path not in known)
     assert unknown == []
 
@@ -57,7 +59,9 @@ def test_monitor_create_body(workspace, emulator, context, ames_split) -> None:
     DatabricksMonitor(workspace=workspace, poll_interval_seconds=0.05).create_or_update(
         context, _monitor_spec()
     )
-    body = emulator.state.requests_to("POST", f"/api/2.1/unity-catalog/tables/{MONITORED}/monitor")[0].body
+    body = emulator.state.requests_to("POST", f"/api/2.1/unity-catalog/tables/{MONITORED}/monitor")[
+        0
+    ].body
     assert body["output_schema_name"] == "mlops_dev.house_prices"
     assert body["assets_dir"] == "/Workspace/Shared/housemon/monitoring"
     assert body["baseline_table_name"] == "mlops_dev.house_prices.train_set"

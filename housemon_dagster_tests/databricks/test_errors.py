@@ -28,8 +28,15 @@ TABLES_API = "/api/2.1/unity-catalog/tables/"
 
 
 def test_permission_denied_names_principal(workspace, emulator, context) -> None:
-    emulator.inject(Fault("GET", f"{TABLES_API}{MONITORED}/monitor", 403, "PERMISSION_DENIED",
-                          "User does not have MANAGE on Table."))
+    emulator.inject(
+        Fault(
+            "GET",
+            f"{TABLES_API}{MONITORED}/monitor",
+            403,
+            "PERMISSION_DENIED",
+            "User does not have MANAGE on Table.",
+        )
+    )
     monitor = DatabricksMonitor(workspace=workspace)
     with pytest.raises(DatabricksPermissionError) as raised:
         monitor.create_or_update(context, _monitor_spec())
@@ -77,7 +84,9 @@ def test_monitor_refresh_failed(workspace, emulator, context, ames_split) -> Non
 
 
 def test_rate_limit_retried_and_logged(workspace, emulator, context, caplog) -> None:
-    emulator.inject(Fault("GET", "/api/2.0/alerts", 429, "REQUEST_LIMIT_EXCEEDED", times=2, retry_after=1))
+    emulator.inject(
+        Fault("GET", "/api/2.0/alerts", 429, "REQUEST_LIMIT_EXCEEDED", times=2, retry_after=1)
+    )
     caplog.set_level(logging.WARNING, logger="housemon_dagster.databricks.errors")
     result = DatabricksAlerts(workspace=workspace).upsert(context, _alert_spec())
     assert result["action"] == "created"
@@ -96,9 +105,12 @@ def test_server_error_retried_and_logged(workspace, emulator, caplog) -> None:
 
 
 def test_server_error_gives_up(workspace, emulator) -> None:
-    emulator.inject(Fault("GET", TABLES_API, 503, "TEMPORARILY_UNAVAILABLE", times=50, retry_after=1))
-    impatient = DatabricksWorkspace(warehouse_id="w", backoff_seconds=0.01, attempts=2,
-                                    retry_timeout_seconds=2)
+    emulator.inject(
+        Fault("GET", TABLES_API, 503, "TEMPORARILY_UNAVAILABLE", times=50, retry_after=1)
+    )
+    impatient = DatabricksWorkspace(
+        warehouse_id="w", backoff_seconds=0.01, attempts=2, retry_timeout_seconds=2
+    )
     with pytest.raises(DatabricksUnavailableError):
         WarehouseTableStore(impatient).exists("mlops_dev.house_prices.readings")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pytest
 
@@ -44,9 +42,9 @@ def definitions(emulator: Emulator) -> dg.Definitions:
     return build_definitions(load_settings())
 
 
-def test_monitoring_pipeline_on_emulator(definitions: dg.Definitions, emulator: Emulator, tmp_path: Path) -> None:
+def test_pipeline_runs_on_emulator(definitions: dg.Definitions, emulator: Emulator) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    job = definitions.get_job_def("monitoring_pipeline")
+    job = definitions.resolve_job_def("monitoring_pipeline")
     result = job.execute_in_process(run_config=RUN_CONFIG, instance=instance, raise_on_error=False)
     failures = [
         f"{e.step_key}: {e.event_specific_data.error.message}"
@@ -56,10 +54,16 @@ def test_monitoring_pipeline_on_emulator(definitions: dg.Definitions, emulator: 
     assert failures == []
     assert result.success
     materialized = _materialized(result)
-    for asset in ("train_set", "house_features", "model_monitoring", "model_monitoring_profile_metrics",
-                  "alert_evaluations"):
+    for asset in (
+        "train_set",
+        "house_features",
+        "model_monitoring",
+        "model_monitoring_profile_metrics",
+        "alert_evaluations",
+    ):
         assert asset in materialized, asset
 
+    assert emulator.state.unknown_requests == []
     submits = emulator.state.requests_to("POST", "/api/2.2/jobs/runs/submit")
     assert len(submits) == 5
     assert all(run["state"]["result_state"] == "SUCCESS" for run in emulator.state.runs.values())
@@ -76,7 +80,7 @@ def test_monitoring_pipeline_on_emulator(definitions: dg.Definitions, emulator: 
     assert evaluation["state"] in ("OK", "TRIGGERED")
     assert isinstance(evaluation["value"], float)
 
-    setup = definitions.get_job_def("setup_monitoring").execute_in_process(instance=instance)
+    setup = definitions.resolve_job_def("setup_monitoring").execute_in_process(instance=instance)
     assert setup.success
     assert _metadata(setup, "quality_monitor")["action"] == "unchanged"
     assert _metadata(setup, "model_quality_alert")["action"] == "unchanged"

@@ -21,30 +21,32 @@ MONITORED = "mlops_dev.house_prices.model_monitoring"
 
 
 def _monitor_spec(**changes) -> MonitorSpec:
-    values = dict(
-        table_name=MONITORED,
-        output_schema_name="mlops_dev.house_prices",
-        assets_dir="/Workspace/Shared/housemon/monitoring",
-        granularities=("30 minutes",),
-        baseline_table_name="mlops_dev.house_prices.train_set",
-    )
+    values = {
+        "table_name": MONITORED,
+        "output_schema_name": "mlops_dev.house_prices",
+        "assets_dir": "/Workspace/Shared/housemon/monitoring",
+        "granularities": ("30 minutes",),
+        "baseline_table_name": "mlops_dev.house_prices.train_set",
+    }
     return MonitorSpec(**{**values, **changes})
 
 
 def _alert_spec(**changes) -> AlertSpec:
-    values = dict(
-        display_name="quality",
-        query_text=f"SELECT max(value) AS worst FROM {TABLE}",
-        source_column="worst",
-        operator="GREATER_THAN",
-        threshold=5.0,
-        empty_result_state="OK",
-    )
+    values = {
+        "display_name": "quality",
+        "query_text": f"SELECT max(value) AS worst FROM {TABLE}",
+        "source_column": "worst",
+        "operator": "GREATER_THAN",
+        "threshold": 5.0,
+        "empty_result_state": "OK",
+    }
     return AlertSpec(**{**values, **changes})
 
 
 def _readings(emulator: Emulator, values: list[float | None]) -> None:
-    frame = pd.DataFrame({"value": pd.Series(values, dtype="float64"), "label": [str(v) for v in values]})
+    frame = pd.DataFrame(
+        {"value": pd.Series(values, dtype="float64"), "label": [str(v) for v in values]}
+    )
     emulator.state.store.write(TABLE, frame, mode="overwrite")
 
 
@@ -141,7 +143,9 @@ def test_alert_query_error_is_error_state(workspace, emulator, context) -> None:
 def test_monitor_create_update_refresh(workspace, emulator, context, ames_split) -> None:
     monitor = DatabricksMonitor(workspace=workspace, poll_interval_seconds=0.05)
     emulator.state.store.write(MONITORED, _monitoring_rows(ames_split[1]), mode="overwrite")
-    emulator.state.store.write("mlops_dev.house_prices.train_set", _monitoring_rows(ames_split[0]), mode="overwrite")
+    emulator.state.store.write(
+        "mlops_dev.house_prices.train_set", _monitoring_rows(ames_split[0]), mode="overwrite"
+    )
     created = monitor.create_or_update(context, _monitor_spec())
     unchanged = monitor.create_or_update(context, _monitor_spec())
     updated = monitor.create_or_update(context, _monitor_spec(granularities=("1 day",)))
@@ -149,7 +153,12 @@ def test_monitor_create_update_refresh(workspace, emulator, context, ames_split)
     assert created["action"] == "created"
     assert unchanged["action"] == "unchanged"
     assert updated["action"] == "updated"
-    assert len(emulator.state.requests_to("POST", f"/api/2.1/unity-catalog/tables/{MONITORED}/monitor")) == 2
+    assert (
+        len(
+            emulator.state.requests_to("POST", f"/api/2.1/unity-catalog/tables/{MONITORED}/monitor")
+        )
+        == 2
+    )
     assert refreshed["state"] == "SUCCESS"
     assert emulator.state.store.exists(f"{MONITORED}_profile_metrics")
 
@@ -165,38 +174,71 @@ def _monitoring_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def test_online_store_synced_table(workspace, emulator, context) -> None:
     features = "mlops_dev.house_prices.house_features"
-    emulator.state.store.write(features, pd.DataFrame({"Id": ["1"], "OverallQual": [5]}), mode="overwrite")
+    emulator.state.store.write(
+        features, pd.DataFrame({"Id": ["1"], "OverallQual": [5]}), mode="overwrite"
+    )
     emulator.provision_synced_table(f"{features}_online", features)
-    result = DatabricksOnlineStore(workspace=workspace, poll_interval_seconds=0.05).refresh(context, features)
+    result = DatabricksOnlineStore(workspace=workspace, poll_interval_seconds=0.05).refresh(
+        context, features
+    )
     assert result["state"] == "COMPLETED"
     assert result["kind"] == "synced table"
 
 
 def test_online_store_legacy_online_table(workspace, emulator, context) -> None:
     features = "mlops_dev.house_prices.house_features"
-    emulator.state.store.write(features, pd.DataFrame({"Id": ["1"], "OverallQual": [5]}), mode="overwrite")
+    emulator.state.store.write(
+        features, pd.DataFrame({"Id": ["1"], "OverallQual": [5]}), mode="overwrite"
+    )
     emulator.provision_online_table(f"{features}_online", features)
-    result = DatabricksOnlineStore(workspace=workspace, poll_interval_seconds=0.05).refresh(context, features)
+    result = DatabricksOnlineStore(workspace=workspace, poll_interval_seconds=0.05).refresh(
+        context, features
+    )
     assert result["kind"] == "online table"
 
 
 def test_inference_table_from_ai_gateway(workspace, emulator) -> None:
-    emulator.state.endpoints["ep"] = {"public": {
-        "name": "ep", "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
-        "ai_gateway": {"inference_table_config": {
-            "catalog_name": "c", "schema_name": "s", "table_name_prefix": "logs", "enabled": True}},
-        "config": {"served_entities": []},
-    }}
-    assert DatabricksServing(workspace=workspace, endpoint_name="ep").inference_table() == "c.s.logs_payload"
+    emulator.state.endpoints["ep"] = {
+        "public": {
+            "name": "ep",
+            "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
+            "ai_gateway": {
+                "inference_table_config": {
+                    "catalog_name": "c",
+                    "schema_name": "s",
+                    "table_name_prefix": "logs",
+                    "enabled": True,
+                }
+            },
+            "config": {"served_entities": []},
+        }
+    }
+    assert (
+        DatabricksServing(workspace=workspace, endpoint_name="ep").inference_table()
+        == "c.s.logs_payload"
+    )
 
 
 def test_inference_table_from_legacy_capture(workspace, emulator) -> None:
-    emulator.state.endpoints["ep"] = {"public": {
-        "name": "ep", "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
-        "config": {"served_entities": [], "auto_capture_config": {
-            "catalog_name": "c", "schema_name": "s", "table_name_prefix": "old", "enabled": True}},
-    }}
-    assert DatabricksServing(workspace=workspace, endpoint_name="ep").inference_table() == "c.s.old_payload"
+    emulator.state.endpoints["ep"] = {
+        "public": {
+            "name": "ep",
+            "state": {"config_update": "NOT_UPDATING", "ready": "READY"},
+            "config": {
+                "served_entities": [],
+                "auto_capture_config": {
+                    "catalog_name": "c",
+                    "schema_name": "s",
+                    "table_name_prefix": "old",
+                    "enabled": True,
+                },
+            },
+        }
+    }
+    assert (
+        DatabricksServing(workspace=workspace, endpoint_name="ep").inference_table()
+        == "c.s.old_payload"
+    )
 
 
 def test_workspace_logs_no_token(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +16,7 @@ PAGE_SIZE = 2
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def create(state: EmulatorState, request: Request, body: Any) -> dict:
@@ -65,7 +65,10 @@ def alert(state: EmulatorState, request: Request, body: Any) -> dict:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "update_mask is required")
     for field in mask.split(","):
         if field == "evaluation":
-            current["evaluation"] = {**body["evaluation"], "state": current["evaluation"].get("state")}
+            current["evaluation"] = {
+                **body["evaluation"],
+                "state": current["evaluation"].get("state"),
+            }
         elif field in body:
             current[field] = body[field]
     current["update_time"] = _now()

@@ -33,8 +33,13 @@ def get_table(state: EmulatorState, request: Request, body: Any) -> dict:
         for i, f in enumerate(state.store.table(name).schema().to_arrow())
     ]
     return {
-        "name": table, "catalog_name": catalog, "schema_name": schema, "full_name": name,
-        "table_type": "MANAGED", "data_source_format": "DELTA", "columns": columns,
+        "name": table,
+        "catalog_name": catalog,
+        "schema_name": schema,
+        "full_name": name,
+        "table_type": "MANAGED",
+        "data_source_format": "DELTA",
+        "columns": columns,
     }
 
 
@@ -45,8 +50,12 @@ def get_alias(state: EmulatorState, request: Request, body: Any) -> dict:
     except ModelNotFoundError as error:
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", str(error)) from error
     return {
-        "model_name": name, "version": version.version, "aliases": [{"alias_name": alias, "version_num": version.version}],
-        "catalog_name": name.split(".")[0], "schema_name": name.split(".")[1], "status": "READY",
+        "model_name": name,
+        "version": version.version,
+        "aliases": [{"alias_name": alias, "version_num": version.version}],
+        "catalog_name": name.split(".")[0],
+        "schema_name": name.split(".")[1],
+        "status": "READY",
     }
 
 
@@ -72,13 +81,17 @@ def monitor(state: EmulatorState, request: Request, body: Any) -> dict:
     current = state.monitors.get(table)
     if request.method == "POST":
         if current is not None:
-            raise ApiError(409, "RESOURCE_ALREADY_EXISTS", f"Monitor already exists for table {table}.")
+            raise ApiError(
+                409, "RESOURCE_ALREADY_EXISTS", f"Monitor already exists for table {table}."
+            )
         if not state.store.exists(table):
             raise not_found("Table", table, "TABLE_DOES_NOT_EXIST")
         _spec(table, body)
         short = table.split(".")[-1]
         current = {
-            "table_name": table, "status": "MONITOR_STATUS_PENDING", "monitor_version": "1",
+            "table_name": table,
+            "status": "MONITOR_STATUS_PENDING",
+            "monitor_version": "1",
             "profile_metrics_table_name": f"{body['output_schema_name']}.{short}_profile_metrics",
             "drift_metrics_table_name": f"{body['output_schema_name']}.{short}_drift_metrics",
             **{k: v for k, v in body.items() if k != "table_name"},
@@ -124,7 +137,12 @@ def refreshes(state: EmulatorState, request: Request, body: Any) -> Any:
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Monitor for table {table} does not exist.")
     history = state.refreshes.setdefault(table, [])
     if request.method == "POST":
-        refresh = {"refresh_id": state.next_id(), "state": "PENDING", "start_time_ms": int(time.time() * 1000), "trigger": "MANUAL"}
+        refresh = {
+            "refresh_id": state.next_id(),
+            "state": "PENDING",
+            "start_time_ms": int(time.time() * 1000),
+            "trigger": "MANUAL",
+        }
         history.append(refresh)
         return refresh
     return {"refreshes": history}
@@ -162,7 +180,11 @@ def pipeline_updates(state: EmulatorState, request: Request, body: Any) -> dict:
     if pipeline is None:
         raise not_found("Pipeline", pipeline_id)
     update_id = f"update-{state.next_id()}"
-    pipeline["updates"][update_id] = {"update_id": update_id, "pipeline_id": pipeline_id, "state": "QUEUED"}
+    pipeline["updates"][update_id] = {
+        "update_id": update_id,
+        "pipeline_id": pipeline_id,
+        "state": "QUEUED",
+    }
     return {"update_id": update_id}
 
 
@@ -191,10 +213,20 @@ def routes(state: EmulatorState) -> list[Route]:
         route(state, "/api/2.0/preview/scim/v2/Me", current_user, ["GET"]),
         route(state, "/api/2.1/unity-catalog/tables/{name}", get_table, ["GET"]),
         route(state, "/api/2.1/unity-catalog/models/{name}/aliases/{alias}", get_alias, ["GET"]),
-        route(state, "/api/2.1/unity-catalog/tables/{name}/monitor", monitor, ["GET", "POST", "PUT"]),
-        route(state, "/api/2.1/unity-catalog/tables/{name}/monitor/refreshes", refreshes, ["GET", "POST"]),
         route(
-            state, "/api/2.1/unity-catalog/tables/{name}/monitor/refreshes/{refresh_id}", get_refresh, ["GET"]
+            state, "/api/2.1/unity-catalog/tables/{name}/monitor", monitor, ["GET", "POST", "PUT"]
+        ),
+        route(
+            state,
+            "/api/2.1/unity-catalog/tables/{name}/monitor/refreshes",
+            refreshes,
+            ["GET", "POST"],
+        ),
+        route(
+            state,
+            "/api/2.1/unity-catalog/tables/{name}/monitor/refreshes/{refresh_id}",
+            get_refresh,
+            ["GET"],
         ),
         route(state, "/api/2.0/database/synced_tables/{name}", synced_table, ["GET"]),
         route(state, "/api/2.0/online-tables/{name}", online_table, ["GET"]),

@@ -34,7 +34,9 @@ def dbfs_mkdirs(state: EmulatorState, request: Request, body: Any) -> dict:
 def dbfs_put(state: EmulatorState, request: Request, body: Any) -> dict:
     path = state.dbfs_path(body["path"])
     if path.exists() and not body.get("overwrite"):
-        raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at {body['path']}")
+        raise ApiError(
+            400, "RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at {body['path']}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(body.get("contents", "")))
     return {}
@@ -64,7 +66,11 @@ def dbfs_list(state: EmulatorState, request: Request, body: Any) -> dict:
     path = state.dbfs_path(name)
     if not path.exists():
         raise not_found("Directory", name)
-    return {"files": [_status(child, f"{name.rstrip('/')}/{child.name}") for child in sorted(path.iterdir())]}
+    return {
+        "files": [
+            _status(child, f"{name.rstrip('/')}/{child.name}") for child in sorted(path.iterdir())
+        ]
+    }
 
 
 def dbfs_delete(state: EmulatorState, request: Request, body: Any) -> dict:
@@ -138,9 +144,17 @@ def routes(state: EmulatorState) -> list[Route]:
         route(state, "/api/2.0/dbfs/get-status", dbfs_get_status, ["GET"]),
         route(state, "/api/2.0/dbfs/list", dbfs_list, ["GET"]),
         route(state, "/api/2.0/dbfs/delete", dbfs_delete, ["POST"]),
-        route(state, "/api/2.0/fs/directories/{path:path}", fs_directory, ["PUT", "GET", "DELETE", "HEAD"]),
         route(
-            state, "/api/2.0/fs/files/{path:path}", fs_file, ["PUT", "GET", "DELETE", "HEAD"],
+            state,
+            "/api/2.0/fs/directories/{path:path}",
+            fs_directory,
+            ["PUT", "GET", "DELETE", "HEAD"],
+        ),
+        route(
+            state,
+            "/api/2.0/fs/files/{path:path}",
+            fs_file,
+            ["PUT", "GET", "DELETE", "HEAD"],
             raw_body=True,
         ),
     ]

@@ -26,7 +26,9 @@ class ApiError(Exception):
         self.message = message
 
 
-def error_response(status: int, error_code: str, message: str, headers: dict | None = None) -> Response:
+def error_response(
+    status: int, error_code: str, message: str, headers: dict | None = None
+) -> Response:
     return JSONResponse({"error_code": error_code, "message": message}, status, headers=headers)
 
 
@@ -53,12 +55,12 @@ def route(
                 body = json.loads(raw)
             except ValueError:
                 body = raw
-        record = RecordedRequest(
-            request.method, request.url.path, dict(request.query_params), body
-        )
+        record = RecordedRequest(request.method, request.url.path, dict(request.query_params), body)
         with state.lock:
             state.requests.append(record)
-        response = _authorize(state, request) or _match_fault(state, request.method, request.url.path)
+        response = _authorize(state, request) or _match_fault(
+            state, request.method, request.url.path
+        )
         if response is None:
             try:
                 result = await run_in_threadpool(handler, state, request, body)

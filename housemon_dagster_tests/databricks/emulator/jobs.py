@@ -43,7 +43,9 @@ def _installs_wheel(task: dict[str, Any], environments: list[dict[str, Any]]) ->
         return True
     for environment in environments:
         if environment.get("environment_key") == task.get("environment_key"):
-            return any(d.endswith(".whl") for d in environment.get("spec", {}).get("dependencies", []))
+            return any(
+                d.endswith(".whl") for d in environment.get("spec", {}).get("dependencies", [])
+            )
     return False
 
 
@@ -66,7 +68,9 @@ def driver_environment(state: EmulatorState, task: dict[str, Any], wheel: bool) 
     return env
 
 
-def _set_state(run: dict[str, Any], life_cycle: str, result: str | None = None, message: str = "") -> None:
+def _set_state(
+    run: dict[str, Any], life_cycle: str, result: str | None = None, message: str = ""
+) -> None:
     run["state"] = {"life_cycle_state": life_cycle, "state_message": message}
     if result:
         run["state"]["result_state"] = result
@@ -78,7 +82,9 @@ def execute(state: EmulatorState, run: dict[str, Any], environments: list[dict[s
     task = run["tasks"][0]
     python_task = task.get("spark_python_task")
     if python_task is None:
-        _set_state(run, "INTERNAL_ERROR", "FAILED", "the emulator runs spark_python_task tasks only")
+        _set_state(
+            run, "INTERNAL_ERROR", "FAILED", "the emulator runs spark_python_task tasks only"
+        )
         return
     source = python_task["python_file"]
     script = state.dbfs_path(source) if source.startswith("dbfs:") else state.local_path(source)
@@ -93,7 +99,9 @@ def execute(state: EmulatorState, run: dict[str, Any], environments: list[dict[s
             process = subprocess.Popen(
                 [sys.executable, str(script), *python_task.get("parameters", [])],
                 env=driver_environment(state, task, _installs_wheel(task, environments)),
-                cwd=state.root, stdout=log, stderr=subprocess.STDOUT,
+                cwd=state.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             run["process"] = process
             code = process.wait(timeout=run.get("timeout_seconds") or 900)
@@ -113,9 +121,15 @@ def submit(state: EmulatorState, request: Request, body: Any) -> dict:
     if len(tasks) != 1:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "the emulator runs single-task submissions")
     for task in tasks:
-        has_compute = task.get("new_cluster") or task.get("existing_cluster_id") or task.get("environment_key")
+        has_compute = (
+            task.get("new_cluster")
+            or task.get("existing_cluster_id")
+            or task.get("environment_key")
+        )
         if not has_compute:
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"task {task.get('task_key')} has no compute")
+            raise ApiError(
+                400, "INVALID_PARAMETER_VALUE", f"task {task.get('task_key')} has no compute"
+            )
     run_id = state.next_id()
     run = {
         "run_id": run_id,

@@ -30,17 +30,26 @@ class Emulator:
         for module in (files, jobs, sql, catalog, serving, alerts):
             routes.extend(module.routes(self.state))
         self.app = Starlette(routes=routes)
-        self.app.add_route("/{path:path}", self._unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+        self.app.add_route(
+            "/{path:path}", self._unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        )
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     async def _unknown(self, request: Request) -> JSONResponse:
         log.warning("Emulator has no endpoint %s %s", request.method, request.url.path)
+        with self.state.lock:
+            self.state.unknown_requests.append(f"{request.method} {request.url.path}")
         return JSONResponse(
-            {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{request.method} {request.url.path}'"},
+            {
+                "error_code": "ENDPOINT_NOT_FOUND",
+                "message": f"No API found for '{request.method} {request.url.path}'",
+            },
             status_code=404,
         )
 
@@ -80,7 +89,10 @@ class Emulator:
         self.state.synced_tables[name] = {
             "name": name,
             "spec": {"source_table_full_name": source_table, "primary_key_columns": ["Id"]},
-            "data_synchronization_status": {"pipeline_id": pipeline_id, "detailed_state": "SYNCED_TRIGGERED_UPDATE"},
+            "data_synchronization_status": {
+                "pipeline_id": pipeline_id,
+                "detailed_state": "SYNCED_TRIGGERED_UPDATE",
+            },
         }
         return pipeline_id
 

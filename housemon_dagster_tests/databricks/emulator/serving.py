@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -54,7 +54,11 @@ def _shown(endpoint: dict[str, Any]) -> dict[str, Any]:
 
 def _served(name: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {**entity, "name": entity.get("name") or f"{entity['entity_name'].split('.')[-1]}-{entity['entity_version']}"}
+        {
+            **entity,
+            "name": entity.get("name")
+            or f"{entity['entity_name'].split('.')[-1]}-{entity['entity_version']}",
+        }
         for entity in entities
     ]
 
@@ -62,10 +66,14 @@ def _served(name: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def create(state: EmulatorState, request: Request, body: Any) -> dict:
     name = body["name"]
     if name in state.endpoints:
-        raise ApiError(409, "RESOURCE_ALREADY_EXISTS", f"Endpoint with name '{name}' already exists.")
+        raise ApiError(
+            409, "RESOURCE_ALREADY_EXISTS", f"Endpoint with name '{name}' already exists."
+        )
     entities = _served(name, body["config"]["served_entities"])
     public = {
-        "name": name, "id": uuid.uuid4().hex, "creator": state.user_name,
+        "name": name,
+        "id": uuid.uuid4().hex,
+        "creator": state.user_name,
         "config": {"served_entities": entities, "config_version": 1},
         "state": {"config_update": "IN_PROGRESS", "ready": "NOT_READY"},
     }
@@ -89,7 +97,9 @@ def update_config(state: EmulatorState, request: Request, body: Any) -> dict:
         raise not_found("Serving endpoint", name)
     public = endpoint["public"]
     if public["state"]["config_update"] == "IN_PROGRESS":
-        raise ApiError(409, "RESOURCE_CONFLICT", f"Endpoint {name} already has an update in progress.")
+        raise ApiError(
+            409, "RESOURCE_CONFLICT", f"Endpoint {name} already has an update in progress."
+        )
     public["config"] = {
         "served_entities": _served(name, body["served_entities"]),
         "config_version": public["config"]["config_version"] + 1,
@@ -98,7 +108,9 @@ def update_config(state: EmulatorState, request: Request, body: Any) -> dict:
     return json.loads(json.dumps(public))
 
 
-def _predict(state: EmulatorState, entity: dict[str, Any], records: list[dict[str, Any]]) -> list[float]:
+def _predict(
+    state: EmulatorState, entity: dict[str, Any], records: list[dict[str, Any]]
+) -> list[float]:
     registry = state.registry
     version = registry.get(entity["entity_name"], version=int(entity["entity_version"]))
     model = registry.load(version)
@@ -112,7 +124,9 @@ def _log(state: EmulatorState, endpoint: dict[str, Any], row: dict[str, Any]) ->
     config = (endpoint["public"].get("ai_gateway") or {}).get("inference_table_config")
     if not config or not config.get("enabled"):
         return
-    table = f"{config['catalog_name']}.{config['schema_name']}.{config['table_name_prefix']}_payload"
+    table = (
+        f"{config['catalog_name']}.{config['schema_name']}.{config['table_name_prefix']}_payload"
+    )
     with state.lock:
         state.store.write(table, pa.Table.from_pylist([row], schema=PAYLOAD_SCHEMA), mode="append")
 
@@ -128,16 +142,25 @@ def invocations(state: EmulatorState, request: Request, body: Any) -> Any:
         answer, status = {"predictions": _predict(state, entity, body["dataframe_records"])}, 200
     except (KeyError, ValueError, OnlineStoreError) as error:
         answer, status = {"error_code": "BAD_REQUEST", "message": str(error)}, 400
-    now = datetime.now(timezone.utc)
-    _log(state, endpoint, {
-        "request_time": now, "request_date": now.date(),
-        "execution_duration_ms": int((time.perf_counter() - started) * 1000),
-        "served_entity_id": entity["name"], "requester": state.user_name,
-        "logging_error_codes": [], "status_code": status,
-        "request": json.dumps(body), "response": json.dumps(answer),
-        "databricks_request_id": str(uuid.uuid4()), "client_request_id": None,
-        "sampling_fraction": 1.0,
-    })
+    now = datetime.now(UTC)
+    _log(
+        state,
+        endpoint,
+        {
+            "request_time": now,
+            "request_date": now.date(),
+            "execution_duration_ms": int((time.perf_counter() - started) * 1000),
+            "served_entity_id": entity["name"],
+            "requester": state.user_name,
+            "logging_error_codes": [],
+            "status_code": status,
+            "request": json.dumps(body),
+            "response": json.dumps(answer),
+            "databricks_request_id": str(uuid.uuid4()),
+            "client_request_id": None,
+            "sampling_fraction": 1.0,
+        },
+    )
     headers = {"served-model-name": entity["name"]}
     return JSONResponse(answer, status_code=status, headers=headers)
 

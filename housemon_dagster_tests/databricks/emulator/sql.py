@@ -42,9 +42,9 @@ def _duck_name(name: str) -> str:
 
 def _translate(statement: str) -> str:
     """Rewrite Databricks SQL into DuckDB SQL, leaving string literals untouched."""
-    text = re.sub(r"TBLPROPERTIES\s*\([^)]*\)", "", statement, flags=re.I)
-    text = re.sub(r"COMMENT\s+'(?:[^'\\]|\\.)*'", "", text, flags=re.I)
-    text = re.sub(r"\bUSING\s+DELTA\b", "", text, flags=re.I)
+    text = re.sub(r"TBLPROPERTIES\s*\([^)]*\)", "", statement, flags=re.IGNORECASE)
+    text = re.sub(r"COMMENT\s+'(?:[^'\\]|\\.)*'", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"\bUSING\s+DELTA\b", "", text, flags=re.IGNORECASE)
     pieces = re.split(r"('(?:[^'\\]|\\.)*')", text)
     for index in range(0, len(pieces), 2):
         code = re.sub(r"\bTIMESTAMP\b", "TIMESTAMPTZ", pieces[index])
@@ -69,10 +69,17 @@ def _cell(value: Any) -> str | None:
 
 def _type_name(kind: pa.DataType) -> str:
     checks = [
-        (pa.types.is_boolean, "BOOLEAN"), (pa.types.is_int8, "BYTE"), (pa.types.is_int16, "SHORT"),
-        (pa.types.is_int32, "INT"), (pa.types.is_int64, "LONG"), (pa.types.is_floating, "DOUBLE"),
-        (pa.types.is_decimal, "DECIMAL"), (pa.types.is_timestamp, "TIMESTAMP"),
-        (pa.types.is_date, "DATE"), (pa.types.is_list, "ARRAY"), (pa.types.is_struct, "STRUCT"),
+        (pa.types.is_boolean, "BOOLEAN"),
+        (pa.types.is_int8, "BYTE"),
+        (pa.types.is_int16, "SHORT"),
+        (pa.types.is_int32, "INT"),
+        (pa.types.is_int64, "LONG"),
+        (pa.types.is_floating, "DOUBLE"),
+        (pa.types.is_decimal, "DECIMAL"),
+        (pa.types.is_timestamp, "TIMESTAMP"),
+        (pa.types.is_date, "DATE"),
+        (pa.types.is_list, "ARRAY"),
+        (pa.types.is_struct, "STRUCT"),
         (pa.types.is_map, "MAP"),
     ]
     for check, name in checks:
@@ -84,7 +91,9 @@ def _type_name(kind: pa.DataType) -> str:
 def _load(state: EmulatorState, con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     for name in names:
         catalog, schema, _ = _plain(name).split(".")
-        attached = {row[0] for row in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+        attached = {
+            row[0] for row in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        }
         if catalog not in attached:
             con.execute(f"ATTACH ':memory:' AS \"{catalog}\"")
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{catalog}"."{schema}"')
@@ -104,7 +113,8 @@ def _write_back(
         catalog, schema, table = plain.split(".")
         found = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-            "AND table_name = ?", [catalog, schema, table],
+            "AND table_name = ?",
+            [catalog, schema, table],
         ).fetchall()[0][0]
         existed = state.store.exists(plain)
         if found and existed and verb.startswith("CREATE TABLE IF NOT EXISTS"):
@@ -121,14 +131,16 @@ def _write_back(
 
 
 def _special(state: EmulatorState, statement: str) -> pa.Table | None:
-    history = re.match(rf"\s*DESCRIBE\s+HISTORY\s+({PART}\.{PART}\.{PART})", statement, re.I)
+    history = re.match(rf"\s*DESCRIBE\s+HISTORY\s+({PART}\.{PART}\.{PART})", statement, re.IGNORECASE)
     if history:
         name = _plain(history.group(1))
         if not state.store.exists(name):
             raise _failed("TABLE_OR_VIEW_NOT_FOUND", f"The table or view {name} cannot be found.")
         entries = DeltaTable(str(state.store.path(name))).history()
-        return pa.Table.from_pylist([{"version": e["version"], "operation": e.get("operation")} for e in entries])
-    changes = re.match(r"\s*SELECT \* FROM table_changes\('([^']+)', (\d+)\)", statement, re.I)
+        return pa.Table.from_pylist(
+            [{"version": e["version"], "operation": e.get("operation")} for e in entries]
+        )
+    changes = re.match(r"\s*SELECT \* FROM table_changes\('([^']+)', (\d+)\)", statement, re.IGNORECASE)
     if changes:
         return state.store.changes_since(changes.group(1), int(changes.group(2)) - 1)
     return None
@@ -182,7 +194,11 @@ def _manifest(table: pa.Table) -> dict[str, Any]:
 def _chunk(stored: dict[str, Any], index: int) -> dict[str, Any]:
     rows = stored["rows"]
     start = index * CHUNK_ROWS
-    chunk = {"chunk_index": index, "row_offset": start, "data_array": rows[start : start + CHUNK_ROWS]}
+    chunk = {
+        "chunk_index": index,
+        "row_offset": start,
+        "data_array": rows[start : start + CHUNK_ROWS],
+    }
     chunk["row_count"] = len(chunk["data_array"])
     if start + CHUNK_ROWS < len(rows):
         chunk["next_chunk_index"] = index + 1
@@ -192,7 +208,10 @@ def _chunk(stored: dict[str, Any], index: int) -> dict[str, Any]:
 def execute(state: EmulatorState, request: Request, body: Any) -> dict:
     if not body.get("warehouse_id"):
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "warehouse_id is required")
-    if body.get("format", "JSON_ARRAY") != "JSON_ARRAY" or body.get("disposition", "INLINE") != "INLINE":
+    if (
+        body.get("format", "JSON_ARRAY") != "JSON_ARRAY"
+        or body.get("disposition", "INLINE") != "INLINE"
+    ):
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "the emulator serves INLINE JSON_ARRAY only")
     statement_id = str(uuid.uuid4())
     parameters = {p["name"]: p.get("value") for p in body.get("parameters") or []}
@@ -200,7 +219,10 @@ def execute(state: EmulatorState, request: Request, body: Any) -> dict:
     try:
         table = run_statement(state, body["statement"], parameters)
     except _failed as error:
-        stored["status"] = {"state": "FAILED", "error": {"error_code": "BAD_REQUEST", "message": f"[{error.code}] {error}"}}
+        stored["status"] = {
+            "state": "FAILED",
+            "error": {"error_code": "BAD_REQUEST", "message": f"[{error.code}] {error}"},
+        }
         state.statements[statement_id] = stored
         return stored
     stored["rows"] = [[_cell(v) for v in row.values()] for row in table.to_pylist()]
@@ -236,6 +258,9 @@ def routes(state: EmulatorState) -> list[Route]:
         route(state, "/api/2.0/sql/statements/", execute, ["POST"]),
         route(state, "/api/2.0/sql/statements/{statement_id}", get_statement, ["GET"]),
         route(
-            state, "/api/2.0/sql/statements/{statement_id}/result/chunks/{index:int}", get_chunk, ["GET"]
+            state,
+            "/api/2.0/sql/statements/{statement_id}/result/chunks/{index:int}",
+            get_chunk,
+            ["GET"],
         ),
     ]

@@ -40,6 +40,7 @@ class EmulatorState:
     user_name: str = "housemon-tests@example.com"
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    unknown_requests: list[str] = field(default_factory=list)
     runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     refreshes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
