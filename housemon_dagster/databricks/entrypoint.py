@@ -5,9 +5,11 @@ passes the task name, its parameters, the catalog and the schema as Pipes extras
 run opens Pipes, builds a ``TaskContext`` over the run's Spark session, runs the task,
 streams its log lines and reports the task's result as a Pipes custom message.
 
-Transports: DBFS (classic clusters; bootstrap parameters in environment variables) or
-Unity Catalog volumes (serverless; bootstrap parameters as command-line arguments).
-Both are read through the driver's FUSE mounts, ``/dbfs`` and ``/Volumes``.
+Pipes files go through DBFS on classic clusters and through a Unity Catalog volume on
+serverless compute, as ``--transport`` selects, and the run reads and writes them through
+the driver's FUSE mounts ``/dbfs`` and ``/Volumes``. The Pipes bootstrap parameters
+arrive as environment variables on new job clusters and as command-line arguments on
+existing clusters and serverless compute.
 
 Environment variables for running the same file off Databricks (tests do this):
 ``HOUSEMON_DBFS_FUSE_ROOT`` and ``HOUSEMON_VOLUMES_FUSE_ROOT`` move the mounts,
@@ -114,16 +116,21 @@ def jsonable(value: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
+    """Run one task; ``argv`` holds ``--transport dbfs|volumes`` and, on existing clusters
+    and serverless compute, the Pipes bootstrap arguments."""
     from housemon_dagster.tasks import TaskContext, run_task
 
-    serverless = "--dagster-pipes-context" in argv
+    transport = argv[argv.index("--transport") + 1] if "--transport" in argv else "dbfs"
+    if transport not in ("dbfs", "volumes"):
+        raise SystemExit(f"--transport {transport!r} is not supported; use dbfs or volumes")
     spark = spark_session()
     writer = (
         FuseVolumesMessageWriter(interval=MESSAGE_INTERVAL_SECONDS)
-        if serverless
+        if transport == "volumes"
         else FuseDbfsMessageWriter(interval=MESSAGE_INTERVAL_SECONDS)
     )
-    params_loader = PipesCliArgsParamsLoader() if serverless else PipesEnvVarParamsLoader()
+    from_cli = "--dagster-pipes-context" in argv
+    params_loader = PipesCliArgsParamsLoader() if from_cli else PipesEnvVarParamsLoader()
     with open_dagster_pipes(
         context_loader=FuseContextLoader(), message_writer=writer, params_loader=params_loader
     ) as pipes:

@@ -63,9 +63,12 @@ class DatabricksSparkTasks(SparkTasksResource):
             compute.Library(whl=self.wheel_path),
             compute.Library(pypi=compute.PythonPyPiLibrary(package=PIPES_REQUIREMENT)),
         ]
+        transport = "volumes" if self.compute == "serverless" else "dbfs"
         spec = jobs.SubmitTask(
             task_key=f"housemon_{task}",
-            spark_python_task=jobs.SparkPythonTask(python_file=self.entrypoint_path, parameters=[]),
+            spark_python_task=jobs.SparkPythonTask(
+                python_file=self.entrypoint_path, parameters=["--transport", transport]
+            ),
         )
         if self.compute == "serverless":
             spec.environment_key = ENVIRONMENT_KEY

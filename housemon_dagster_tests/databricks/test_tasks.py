@@ -53,9 +53,14 @@ def test_serverless_run_through_volumes(workspace: DatabricksWorkspace, emulator
 
 
 def test_failed_run_fails_step(workspace: DatabricksWorkspace, emulator: Emulator) -> None:
-    result = _run_task(workspace, "no_such_task")
+    result = _run_task(workspace, "no_such_task", existing_cluster_id="0101-emulated")
+    submitted = emulator.state.requests_to("POST", "/api/2.2/jobs/runs/submit")[0].body["tasks"][0]
+    assert submitted["existing_cluster_id"] == "0101-emulated"
+    assert "--dagster-pipes-context" in submitted["spark_python_task"]["parameters"]
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.event_specific_data.error.message
     assert "Databricks run of task no_such_task failed" in message
+    # The task name is checked inside the Pipes session, so this message also shows that
+    # the run opened Pipes through command-line arguments and DBFS.
     assert "unknown task" in message

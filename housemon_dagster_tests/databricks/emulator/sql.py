@@ -131,7 +131,9 @@ def _write_back(
 
 
 def _special(state: EmulatorState, statement: str) -> pa.Table | None:
-    history = re.match(rf"\s*DESCRIBE\s+HISTORY\s+({PART}\.{PART}\.{PART})", statement, re.IGNORECASE)
+    history = re.match(
+        rf"\s*DESCRIBE\s+HISTORY\s+({PART}\.{PART}\.{PART})", statement, re.IGNORECASE
+    )
     if history:
         name = _plain(history.group(1))
         if not state.store.exists(name):
@@ -140,7 +142,9 @@ def _special(state: EmulatorState, statement: str) -> pa.Table | None:
         return pa.Table.from_pylist(
             [{"version": e["version"], "operation": e.get("operation")} for e in entries]
         )
-    changes = re.match(r"\s*SELECT \* FROM table_changes\('([^']+)', (\d+)\)", statement, re.IGNORECASE)
+    changes = re.match(
+        r"\s*SELECT \* FROM table_changes\('([^']+)', (\d+)\)", statement, re.IGNORECASE
+    )
     if changes:
         return state.store.changes_since(changes.group(1), int(changes.group(2)) - 1)
     return None
