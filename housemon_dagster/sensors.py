@@ -137,7 +137,8 @@ class PayloadCursor:
             return cls(**fields)
         except (TypeError, ValueError) as error:
             raise ValueError(
-                f"payload sensor cursor {text!r} is not valid JSON of {sorted(asdict(cls()))}; "
+                f"payload sensor cursor {text!r} is not a JSON object with the fields "
+                f"{sorted(asdict(cls()))}; "
                 "clear it with `dagster sensor cursor serving_payloads_sensor --delete`"
             ) from error
 
@@ -180,17 +181,18 @@ def wait_reason(cursor: PayloadCursor, settings: SensorSettings, now: float) -> 
                 f"{cursor.pending_rows} rows pending; the minimum interval between refreshes "
                 f"allows the next one in {next_allowed - now:.0f} s"
             )
-    waited = now - (cursor.pending_since if cursor.pending_since is not None else now)
+    started = cursor.pending_since if cursor.pending_since is not None else now
+    waited = now - started
     if cursor.pending_rows < settings.min_new_rows and waited < settings.max_wait_seconds:
         return (
             f"{cursor.pending_rows} rows pending, below the minimum of {settings.min_new_rows}; "
-            f"they are processed in {settings.max_wait_seconds - waited:.0f} s at the latest"
+            f"the maximum wait for more ends in {settings.max_wait_seconds - waited:.0f} s"
         )
     return None
 
 
 def busy_run_id(instance: dg.DagsterInstance) -> str | None:
-    """Return the id of an in-progress run that writes the monitoring tables, if any."""
+    """Return the id of a queued or running run of ``BUSY_JOBS``, or None if there is none."""
     for job_name in BUSY_JOBS:
         runs = instance.get_runs(
             filters=dg.RunsFilter(job_name=job_name, statuses=IN_PROGRESS), limit=1
@@ -235,7 +237,7 @@ def build_payload_sensor(
         if reason is None:
             busy = busy_run_id(context.instance)
             if busy is not None:
-                reason = f"waiting for run {busy} that writes the monitoring tables"
+                reason = f"waiting for run {busy} that writes the monitoring or metric tables"
         if reason is not None:
             return dg.SensorResult(skip_reason=reason, cursor=cursor.dump(), asset_events=events)
 

@@ -207,7 +207,7 @@ def test_recreated_table_counts_afresh(
 
 
 def test_cursor_rejects_invalid_json() -> None:
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(ValueError, match="not a JSON object"):
         PayloadCursor.parse("{version: 3")
 
 
