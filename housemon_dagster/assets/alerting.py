@@ -42,7 +42,10 @@ def alert_evaluations(
     alerts: AlertsResource,
     policy: MonitoringPolicy,
 ) -> dg.MaterializeResult:
-    """Append one evaluation of the alert: time, value, threshold and state."""
+    """Append one evaluation of the alert: time, value, threshold and state.
+
+    A state that enters or leaves TRIGGERED is sent on the channel of ``notify``.
+    """
     spec = policy.alert_spec(tables)
     evaluation = alerts.evaluate(context, spec)
     row = pd.DataFrame(
