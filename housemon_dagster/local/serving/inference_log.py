@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from deltalake import DeltaTable
+
 from housemon_dagster.local.serving.inference_table import append_entries
 from housemon_dagster.local.serving.wal import (
     SegmentWriter,
@@ -59,6 +61,7 @@ class InferenceLogger:
         self._committed = 0
         self._flush_requested = False
         self._failures = 0
+        self._table: DeltaTable | None = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"inference-log-{worker_id}")
         self._thread.daemon = True
@@ -141,9 +144,17 @@ class InferenceLogger:
             self._flush_requested = False
         if batch:
             try:
-                append_entries(self.table_path, batch, worker_id=self.worker_id, last_seq=last_seq)
+                self._table = append_entries(
+                    self.table_path,
+                    batch,
+                    worker_id=self.worker_id,
+                    last_seq=last_seq,
+                    table=self._table,
+                )
             except Exception as error:  # noqa: BLE001
-                # The WAL keeps the entries, so the append is retried later.
+                # The WAL keeps the entries, so the append is retried later on a freshly
+                # loaded table.
+                self._table = None
                 self._requeue(batch, last_seq, error)
                 return False
         self._failures = 0
