@@ -23,7 +23,7 @@ from databricks.sdk.service.sql import (
 )
 
 from housemon_dagster.core.tables import TableNotFoundError, WriteMode, split_name
-from housemon_dagster.databricks.errors import DatabricksPlatformError
+from housemon_dagster.databricks.errors import DatabricksPermissionError, DatabricksPlatformError
 from housemon_dagster.databricks.workspace import DatabricksWorkspace
 from housemon_dagster.local.delta_store import to_arrow
 
@@ -80,8 +80,11 @@ class StatementRunner:
         *,
         parameters: list[StatementParameterListItem] | None = None,
         target: str = "SQL warehouse",
+        privilege: str = "SELECT",
     ) -> pa.Table:
+        """Run ``statement`` and return its rows; ``privilege`` is what it needs on ``target``."""
         warehouse = self.workspace.resolved_warehouse_id()
+        needed = f"{privilege} (and CAN USE on SQL warehouse {warehouse})"
         api = self.workspace.client().statement_execution
         response = self.workspace.call(
             api.execute_statement,
@@ -92,12 +95,12 @@ class StatementRunner:
             format=Format.JSON_ARRAY,
             wait_timeout="30s",
             target=target,
-            privilege=f"CAN USE on SQL warehouse {warehouse} and access to",
+            privilege=needed,
         )
-        response = self._wait(response, target)
+        response = self._wait(response, target, needed)
         return self._collect(response, target)
 
-    def _wait(self, response: StatementResponse, target: str) -> StatementResponse:
+    def _wait(self, response: StatementResponse, target: str, needed: str) -> StatementResponse:
         api = self.workspace.client().statement_execution
         deadline = time.monotonic() + self.timeout_seconds
         while response.status is None or response.status.state not in TERMINAL_STATES:
@@ -109,7 +112,7 @@ class StatementRunner:
                 )
             time.sleep(self.poll_seconds)
             response = self.workspace.call(
-                api.get_statement, response.statement_id, target=target, privilege="access to"
+                api.get_statement, response.statement_id, target=target, privilege=needed
             )
         if response.status.state != StatementState.SUCCEEDED:
             error = response.status.error
@@ -117,6 +120,15 @@ class StatementRunner:
             code = error.error_code.value if error and error.error_code else "UNKNOWN"
             if "TABLE_OR_VIEW_NOT_FOUND" in detail:
                 raise TableNotFoundError(target, hint=detail)
+            if "PERMISSION_DENIED" in detail or "INSUFFICIENT_PERMISSIONS" in detail:
+                # A warehouse reports missing table privileges in the statement status,
+                # not as HTTP 403.
+                raise DatabricksPermissionError(
+                    principal=self.workspace.principal(),
+                    privilege=needed,
+                    target=target,
+                    detail=detail,
+                )
             raise StatementError(
                 f"statement {response.statement_id} on {target} ended "
                 f"{response.status.state.value} ({code}): {detail}"
@@ -141,7 +153,7 @@ class StatementRunner:
                 response.statement_id,
                 chunk.next_chunk_index,
                 target=target,
-                privilege="access to",
+                privilege="SELECT",
             )
         return rows_to_arrow(columns, rows)
 
@@ -156,11 +168,8 @@ def _convert(type_name: str, value: str | None) -> Any:
     if type_name == "BOOLEAN":
         return value.lower() == "true"
     if type_name in ("TIMESTAMP", "TIMESTAMP_NTZ"):
-        return (
-            pd.Timestamp(value).tz_localize("UTC")
-            if "+" not in value and not value.endswith("Z")
-            else pd.Timestamp(value).tz_convert("UTC")
-        )
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if type_name == "DATE":
         return pd.Timestamp(value).date()
     if type_name in ("ARRAY", "STRUCT", "MAP"):
@@ -255,6 +264,7 @@ class WarehouseTableStore:
             f"{verb} {quote_name(name)} ({columns}){comment} "
             "TBLPROPERTIES (delta.enableChangeDataFeed = true)",
             target=f"table {name}",
+            privilege="CREATE TABLE on its schema and MODIFY",
         )
         for start in range(0, table.num_rows, INSERT_BATCH_ROWS):
             self._insert(name, table.slice(start, INSERT_BATCH_ROWS))
@@ -277,6 +287,7 @@ class WarehouseTableStore:
             f"INSERT INTO {quote_name(name)} ({names}) VALUES {', '.join(rows)}",
             parameters=parameters,
             target=f"table {name}",
+            privilege="MODIFY",
         )
 
     def merge(self, name: str, data: Any, *, keys: list[str]) -> dict[str, int]:
@@ -289,8 +300,13 @@ class WarehouseTableStore:
             f"MERGE INTO {quote_name(name)} t USING {quote_name(staging)} s ON {condition} "
             "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
             target=f"table {name}",
+            privilege="MODIFY",
         )
-        self.runner.execute(f"DROP TABLE IF EXISTS {quote_name(staging)}", target=staging)
+        self.runner.execute(
+            f"DROP TABLE IF EXISTS {quote_name(staging)}",
+            target=f"table {staging}",
+            privilege="MANAGE (or ownership)",
+        )
         counts = result.to_pylist()[0] if result.num_rows else {}
         return {
             "inserted": int(counts.get("num_inserted_rows") or 0),

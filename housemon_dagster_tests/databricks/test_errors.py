@@ -46,6 +46,18 @@ def test_permission_denied_names_principal(workspace, emulator, context) -> None
     assert "SELECT and USE" in message
 
 
+def test_statement_permission_denied(workspace, emulator) -> None:
+    table = "mlops_dev.house_prices.readings"
+    emulator.state.store.write(table, pd.DataFrame({"x": [1]}), mode="overwrite")
+    emulator.state.denied_tables.add(table)
+    with pytest.raises(DatabricksPermissionError) as raised:
+        WarehouseTableStore(workspace).read_arrow(table)
+    message = str(raised.value)
+    assert emulator.state.user_name in message
+    assert "SELECT (and CAN USE on SQL warehouse emulated-warehouse)" in message
+    assert f"table {table}" in message
+
+
 def test_missing_model_alias(workspace, emulator, context) -> None:
     serving = DatabricksServing(workspace=workspace)
     with pytest.raises(DatabricksNotFoundError) as raised:

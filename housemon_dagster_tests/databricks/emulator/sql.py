@@ -161,6 +161,12 @@ def run_statement(state: EmulatorState, statement: str, parameters: dict[str, An
     if special is not None:
         return special
     names = sorted({m.group(0) for m in TABLE_NAME.finditer(statement)})
+    denied = [_plain(name) for name in names if _plain(name) in state.denied_tables]
+    if denied:
+        raise _failed(
+            "INSUFFICIENT_PERMISSIONS",
+            f"User does not have SELECT on Table '{denied[0]}'. PERMISSION_DENIED",
+        )
     con = duckdb.connect()
     try:
         with state.lock:

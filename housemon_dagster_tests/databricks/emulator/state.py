@@ -45,6 +45,7 @@ class EmulatorState:
     monitors: dict[str, dict[str, Any]] = field(default_factory=dict)
     refreshes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failing_refresh_message: str | None = None
+    denied_tables: set[str] = field(default_factory=set)
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     synced_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
