@@ -112,25 +112,14 @@ class DatabricksServing(ServingResource):
         entity = self._entity(model_name, version)
         if endpoint is None:
             context.log.info("Creating %s serving %s version %s", target, model_name, version)
-            self.workspace.call(
-                api.create,
-                self.endpoint_name,
-                config=EndpointCoreConfigInput(name=self.endpoint_name, served_entities=[entity]),
-                ai_gateway=AiGatewayConfig(
-                    inference_table_config=AiGatewayInferenceTableConfig(
-                        catalog_name=self.catalog,
-                        schema_name=self.schema_name,
-                        table_name_prefix=self.endpoint_name,
-                        enabled=True,
-                    )
-                ),
-                target=target,
-                privilege="permission to create serving endpoints",
-            )
+            self._create(entity)
             action = "created"
         elif _serves(endpoint, model_name, version):
             action = "unchanged"
         else:
+            if _config_update(endpoint) == "IN_PROGRESS":
+                # Databricks rejects a config update while another one is in progress.
+                self._wait_until_idle(context)
             context.log.info("Updating %s to %s version %s", target, model_name, version)
             self.workspace.call(
                 api.update_config,
@@ -154,10 +143,39 @@ class DatabricksServing(ServingResource):
             },
         )
 
+    def _create(self, entity: ServedEntityInput) -> None:
+        gateway = AiGatewayConfig(
+            inference_table_config=AiGatewayInferenceTableConfig(
+                catalog_name=self.catalog,
+                schema_name=self.schema_name,
+                table_name_prefix=self.endpoint_name,
+                enabled=True,
+            )
+        )
+        self.workspace.call(
+            self.workspace.client().serving_endpoints.create,
+            self.endpoint_name,
+            config=EndpointCoreConfigInput(name=self.endpoint_name, served_entities=[entity]),
+            ai_gateway=gateway,
+            target=f"serving endpoint {self.endpoint_name}",
+            privilege="permission to create serving endpoints",
+        )
+
+    def _wait_until_idle(self, context: dg.AssetExecutionContext) -> None:
+        poll_until(
+            lambda: self._endpoint(),
+            _config_update,
+            terminal=SETTLED_STATES,
+            description=f"earlier update of serving endpoint {self.endpoint_name}",
+            timeout_seconds=self.timeout_seconds,
+            interval_seconds=self.poll_interval_seconds,
+            log=context.log,
+        )
+
     def _wait_until_settled(self, context: dg.AssetExecutionContext) -> ServingEndpointDetailed:
         def state_of(endpoint: ServingEndpointDetailed) -> str:
             state = endpoint.state
-            update = state.config_update.value if state and state.config_update else "NOT_UPDATING"
+            update = _config_update(endpoint)
             ready = state.ready.value if state and state.ready else "NOT_READY"
             return update if update != "NOT_UPDATING" else f"NOT_UPDATING/{ready}"
 
@@ -208,6 +226,11 @@ class DatabricksServing(ServingResource):
             "Serving endpoint %s logs no inference table; expecting %s", self.endpoint_name, default
         )
         return default
+
+
+def _config_update(endpoint: ServingEndpointDetailed) -> str:
+    state = endpoint.state
+    return state.config_update.value if state and state.config_update else "NOT_UPDATING"
 
 
 def _serves(endpoint: ServingEndpointDetailed, model_name: str, version: str) -> bool:

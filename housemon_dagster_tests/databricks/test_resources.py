@@ -247,3 +247,27 @@ def test_workspace_logs_no_token(emulator: Emulator, caplog: pytest.LogCaptureFi
     WarehouseTableStore(resource).exists(TABLE)
     assert "Connected to" in caplog.text
     assert emulator.token not in caplog.text
+
+
+def test_deploy_creates_then_updates(workspace, emulator, context) -> None:
+    name = "mlops_dev.house_prices.house_prices_model_fe"
+    registry = emulator.state.registry
+    registry.set_alias(name, "latest-model", registry.register(name, {"stub": 1}, meta={}).version)
+    serving = DatabricksServing(workspace=workspace, poll_interval_seconds=0.05)
+    created = serving.deploy(context, model_name=name, alias="latest-model")
+    unchanged = serving.deploy(context, model_name=name, alias="latest-model")
+    registry.set_alias(name, "latest-model", registry.register(name, {"stub": 2}, meta={}).version)
+    endpoint = emulator.state.endpoints[serving.endpoint_name]["public"]
+    endpoint["state"]["config_update"] = "IN_PROGRESS"
+    updated = serving.deploy(context, model_name=name, alias="latest-model")
+    assert created.details["action"] == "created"
+    assert unchanged.details["action"] == "unchanged"
+    assert updated.details["action"] == "updated"
+    assert updated.version == "2"
+    assert endpoint["config"]["served_entities"][0]["entity_version"] == "2"
+    creates = emulator.state.requests_to("POST", "/api/2.0/serving-endpoints")
+    assert len(creates) == 1
+    gateway = creates[0].body["ai_gateway"]["inference_table_config"]
+    assert gateway["table_name_prefix"] == serving.endpoint_name
+    expected = f"mlops_dev.house_prices.{serving.endpoint_name}_payload"
+    assert serving.inference_table() == expected
