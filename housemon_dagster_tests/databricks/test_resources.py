@@ -11,7 +11,7 @@ from housemon_dagster.databricks.alerts import DatabricksAlerts
 from housemon_dagster.databricks.monitor import DatabricksMonitor
 from housemon_dagster.databricks.resources import DatabricksOnlineStore
 from housemon_dagster.databricks.serving import DatabricksServing
-from housemon_dagster.databricks.sql import WarehouseTableStore
+from housemon_dagster.databricks.sql import StatementError, StatementRunner, WarehouseTableStore
 from housemon_dagster.databricks.workspace import DatabricksWorkspace
 from housemon_dagster.resources.base import AlertSpec, MonitorSpec
 from housemon_dagster_tests.databricks.emulator import Emulator
@@ -271,3 +271,23 @@ def test_deploy_creates_then_updates(workspace, emulator, context) -> None:
     assert gateway["table_name_prefix"] == serving.endpoint_name
     expected = f"mlops_dev.house_prices.{serving.endpoint_name}_payload"
     assert serving.inference_table() == expected
+
+
+def test_store_polls_running_statement(workspace, emulator) -> None:
+    _readings(emulator, [1.0, 2.0])
+    emulator.state.statement_polls = 2
+    store = WarehouseTableStore(workspace, StatementRunner(workspace, poll_seconds=0.05))
+    assert store.read_arrow(TABLE).num_rows == 2
+    polls = [
+        r for r in emulator.state.requests if r.method == "GET" and "/sql/statements/" in r.path
+    ]
+    assert len(polls) == 2
+
+
+def test_statement_timeout_cancels(workspace, emulator) -> None:
+    emulator.state.statement_polls = 10_000
+    runner = StatementRunner(workspace, poll_seconds=0.05, timeout_seconds=0.3)
+    with pytest.raises(StatementError, match="timed out"):
+        runner.execute("SELECT 1 AS one")
+    cancels = [r for r in emulator.state.requests if r.path.endswith("/cancel")]
+    assert len(cancels) == 1

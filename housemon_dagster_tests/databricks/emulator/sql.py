@@ -238,11 +238,15 @@ def execute(state: EmulatorState, request: Request, body: Any) -> dict:
     stored["rows"] = [[_cell(v) for v in row.values()] for row in table.to_pylist()]
     stored["manifest"] = _manifest(table)
     stored["status"] = {"state": "SUCCEEDED"}
+    stored["pending_polls"] = state.statement_polls
     state.statements[statement_id] = stored
     return _response(stored)
 
 
 def _response(stored: dict[str, Any]) -> dict[str, Any]:
+    if stored.get("pending_polls", 0) > 0 or stored.get("canceled"):
+        state = "CANCELED" if stored.get("canceled") else "RUNNING"
+        return {"statement_id": stored["statement_id"], "status": {"state": state}}
     response = {key: stored[key] for key in ("statement_id", "status", "manifest") if key in stored}
     if "rows" in stored:
         response["result"] = _chunk(stored, 0)
@@ -253,7 +257,16 @@ def get_statement(state: EmulatorState, request: Request, body: Any) -> dict:
     stored = state.statements.get(request.path_params["statement_id"])
     if stored is None:
         raise not_found("Statement", request.path_params["statement_id"])
+    stored["pending_polls"] = stored.get("pending_polls", 0) - 1
     return _response(stored)
+
+
+def cancel_statement(state: EmulatorState, request: Request, body: Any) -> dict:
+    stored = state.statements.get(request.path_params["statement_id"])
+    if stored is None:
+        raise not_found("Statement", request.path_params["statement_id"])
+    stored["canceled"] = True
+    return {}
 
 
 def get_chunk(state: EmulatorState, request: Request, body: Any) -> dict:
@@ -267,6 +280,7 @@ def routes(state: EmulatorState) -> list[Route]:
     return [
         route(state, "/api/2.0/sql/statements/", execute, ["POST"]),
         route(state, "/api/2.0/sql/statements/{statement_id}", get_statement, ["GET"]),
+        route(state, "/api/2.0/sql/statements/{statement_id}/cancel", cancel_statement, ["POST"]),
         route(
             state,
             "/api/2.0/sql/statements/{statement_id}/result/chunks/{index:int}",
