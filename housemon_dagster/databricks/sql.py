@@ -1,8 +1,8 @@
 """Tables for the orchestrating process: SQL statements on a SQL warehouse.
 
-Reads and small writes go through the Statement Execution API (JSON_ARRAY results,
-INLINE disposition, fetched chunk by chunk); existence comes from the Unity Catalog
-tables API and versions from ``DESCRIBE HISTORY``. Bulk work belongs in Spark tasks.
+Reads and small writes go through the Statement Execution API, with JSON_ARRAY results
+of INLINE disposition fetched chunk by chunk. Existence comes from the Unity Catalog
+tables API and versions come from ``DESCRIBE HISTORY``. Bulk work belongs in Spark tasks.
 """
 
 from __future__ import annotations

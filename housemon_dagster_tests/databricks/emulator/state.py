@@ -46,7 +46,7 @@ class EmulatorState:
     refreshes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failing_refresh_message: str | None = None
     denied_tables: set[str] = field(default_factory=set)
-    # Polls of GET /api/2.0/sql/statements/<id> that answer RUNNING before the result.
+    # Number of GET /api/2.0/sql/statements/<id> polls that return RUNNING before the result.
     statement_polls: int = 0
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
