@@ -21,6 +21,8 @@ from housemon_dagster.tasks import TaskContext
 # Label sources in priority order: the first table that contains an Id gives its price.
 LABEL_TABLES = ("test_set", "inference_set_normal", "inference_set_skewed")
 ROW_KEYS = ["databricks_request_id", "record_index"]
+# ``copy`` numbers payloads logged more than once under one request id, from 1.
+QUARANTINE_KEYS = ["databricks_request_id", "copy"]
 SPARK_TYPES = {"string": "string", "double": "double", "long": "bigint"}
 
 
@@ -133,7 +135,7 @@ def _seen_request_ids(context: TaskContext, spark: Any, tables: list[str]) -> An
 
 
 def _split_duplicates(new: Any) -> Any:
-    """Mark every copy after the first of a repeated request id with a quarantine reason."""
+    """Number the payloads that share a request id, so copies after the first can be told apart."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -159,23 +161,27 @@ def refresh_monitoring_table(context: TaskContext, params: dict[str, Any]) -> di
     seen = _seen_request_ids(context, spark, [monitoring, quarantine])
     new = payloads if seen is None else payloads.join(seen, "databricks_request_id", "left_anti")
     ranked = _split_duplicates(new)
-    duplicates = ranked.where("copy > 1").drop("copy").withColumn(
+    duplicates = ranked.where("copy > 1").withColumn(
         "reason", F.lit("duplicate of an earlier payload with the same databricks_request_id")
     )
     parsed = ranked.where("copy = 1").drop("copy").mapInPandas(parse_batches, parsed_schema())
     parsed = parsed.persist()
 
     bad = parsed.where("reason IS NOT NULL").select(*PAYLOAD_COLUMNS, "reason")
-    bad = bad.unionByName(duplicates.select(*PAYLOAD_COLUMNS, "reason"))
+    bad = bad.withColumn("copy", F.lit(1)).unionByName(
+        duplicates.select(*PAYLOAD_COLUMNS, "reason", "copy")
+    )
     bad = bad.withColumn("quarantined_at", F.current_timestamp())
     good = _enrich(context, spark, parsed.where("reason IS NULL"), params["model_name"])
 
     good_rows = good.count()
     bad_pdf = bad.toPandas()
+    # Merging on the row keys instead of appending keeps a refresh that overlaps
+    # another one from writing the same payload twice.
     if good_rows:
-        context.store.write(monitoring, good, mode="append")
+        context.store.merge(monitoring, good, keys=ROW_KEYS)
     if len(bad_pdf):
-        context.store.write(quarantine, bad_pdf, mode="append")
+        context.store.merge(quarantine, bad_pdf, keys=QUARANTINE_KEYS)
     backfilled = _backfill_labels(context, spark, monitoring)
     parsed.unpersist()
     return _summary(context, monitoring, good_rows, bad_pdf, backfilled)

@@ -140,7 +140,9 @@ def test_duplicate_request_id_is_quarantined(prepared, tmp_path):
     context = fresh_context(prepared, tmp_path)
     test = context.store.read_pandas(context.table("test_set"))
     rows = payload_rows(request_records(test.head(1)))
-    context.store.write(PAYLOADS, pd.concat([rows, rows]), mode="append")
+    context.store.write(PAYLOADS, pd.concat([rows, rows, rows]), mode="append")
     result = run_task("refresh_monitoring_table", context, PARAMS)
+    quarantine = context.store.read_pandas(context.table("model_monitoring_quarantine"))
     assert result["rows_appended"] == 1
-    assert result["payloads_quarantined"] == 1
+    assert result["payloads_quarantined"] == 2
+    assert sorted(quarantine["copy"]) == [2, 3]
