@@ -65,11 +65,12 @@ def alert_evaluations(
     store.write(tables.name(EVALUATIONS_TABLE), row, mode="append")
     notify_state_change(previous, evaluation, logger=context.log, run_id=context.run_id)
     log = context.log.error if evaluation.state in ("TRIGGERED", "ERROR") else context.log.info
-    log("Alert %r is %s: %s" % (spec.display_name, evaluation.state, evaluation.message))
+    log("Alert %r is %s: %s", spec.display_name, evaluation.state, evaluation.message)
     history = store.read_arrow(tables.name(EVALUATIONS_TABLE)).to_pandas().tail(5)
-    severity = dg.AssetCheckSeverity.ERROR if evaluation.state == "TRIGGERED" else (
-        dg.AssetCheckSeverity.WARN
-    )
+    if evaluation.state == "TRIGGERED":
+        severity = dg.AssetCheckSeverity.ERROR
+    else:
+        severity = dg.AssetCheckSeverity.WARN
     return dg.MaterializeResult(
         metadata={
             "state": evaluation.state,
