@@ -82,18 +82,18 @@ def test_monitoring_loop_end_to_end(pipeline):
     settings, defs = pipeline
     store = DeltaTableStore(settings.warehouse)
     with dg.instance_for_test() as instance:
-        normal = defs.get_job_def("monitoring_pipeline").execute_in_process(
+        normal = defs.resolve_job_def("monitoring_pipeline").execute_in_process(
             run_config=traffic_config("test"), instance=instance
         )
         assert normal.success
         after_normal = evaluations(store, settings)
         assert after_normal["state"].tolist() == ["OK"]
 
-        skewed = defs.get_job_def("send_requests").execute_in_process(
+        skewed = defs.resolve_job_def("send_requests").execute_in_process(
             run_config=traffic_config("skewed"), instance=instance
         )
         assert skewed.success
-        refreshed = defs.get_job_def("refresh_monitoring").execute_in_process(instance=instance)
+        refreshed = defs.resolve_job_def("refresh_monitoring").execute_in_process(instance=instance)
         assert refreshed.success
 
         checks = refreshed.get_asset_check_evaluations()
@@ -137,7 +137,7 @@ def test_rerunning_jobs_duplicates_nothing(tmp_path, monkeypatch):
     job = dg.define_asset_job("prepare", selection=selection, executor_def=dg.in_process_executor)
     prepare = dg.Definitions(
         assets=defs.assets, resources=defs.resources, jobs=[job]
-    ).get_job_def("prepare")
+    ).resolve_job_def("prepare")
     tables = ["train_set", "test_set", "inference_set_normal", "inference_set_skewed", "house_features"]
     with dg.instance_for_test() as instance:
         assert prepare.execute_in_process(instance=instance).success
