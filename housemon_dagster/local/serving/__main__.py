@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between appends of logged requests to Delta (default: %(default)s)",
     )
     parser.add_argument(
+        "--fsync-interval",
+        type=float,
+        default=0.1,
+        help="seconds between fsync calls on the write-ahead log; a power loss can lose "
+        "requests logged within that time, a process crash cannot (default: %(default)s)",
+    )
+    parser.add_argument(
         "--no-inference-log",
         action="store_true",
         help="do not log requests to the inference table (for benchmarks only)",
@@ -106,6 +113,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         request_timeout=args.request_timeout,
         keep_alive_timeout=args.keep_alive_timeout,
         flush_interval=args.flush_interval,
+        fsync_interval=args.fsync_interval,
         inference_logging=not args.no_inference_log,
         log_level=args.log_level,
         access_log=args.access_log,

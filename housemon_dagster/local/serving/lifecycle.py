@@ -48,6 +48,7 @@ class LocalEndpoint:
         request_timeout: float | None = None,
         inference_logging: bool = True,
         flush_interval: float = 2.0,
+        fsync_interval: float = 0.1,
         startup_timeout: float = 60.0,
         not_ready_grace: float = 3.0,
         stop_timeout: float = 20.0,
@@ -63,6 +64,7 @@ class LocalEndpoint:
         self.request_timeout = request_timeout
         self.inference_logging = inference_logging
         self.flush_interval = flush_interval
+        self.fsync_interval = fsync_interval
         self.startup_timeout = startup_timeout
         self.not_ready_grace = not_ready_grace
         self.stop_timeout = stop_timeout
@@ -92,6 +94,8 @@ class LocalEndpoint:
             self.endpoint_name,
             "--flush-interval",
             str(self.flush_interval),
+            "--fsync-interval",
+            str(self.fsync_interval),
         ]
         if self.max_body_bytes is not None:
             command += ["--max-body-bytes", str(self.max_body_bytes)]

@@ -45,6 +45,7 @@ class ServerOptions:
     graceful_shutdown_timeout: int = 20
     poll_interval: float = 0.25
     flush_interval: float = 2.0
+    fsync_interval: float = 0.1
     inference_logging: bool = True
     log_level: str = "info"
     access_log: bool = False

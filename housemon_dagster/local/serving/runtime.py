@@ -58,6 +58,7 @@ class EndpointRuntime:
                 self.table_path,
                 worker_id=self.worker_id,
                 flush_interval=self.options.flush_interval,
+                fsync_interval=self.options.fsync_interval,
             )
             self.logger.start()
         await asyncio.to_thread(self.state.refresh)
