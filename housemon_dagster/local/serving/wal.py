@@ -1,4 +1,4 @@
-"""Write-ahead log of inference entries: one JSON line per entry, per server worker.
+"""Write-ahead log of inference entries, one file sequence per server worker.
 
 Layout under the endpoint's state folder::
 
@@ -110,18 +110,60 @@ class SegmentWriter:
         os.close(self._handle)
 
 
+# Entry fields stored as raw UTF-8 after the header line instead of inside it, because
+# JSON-escaping a large request body costs more CPU than the rest of the logging.
+PAYLOAD_FIELDS = ("request", "response")
+
+
 def encode_entry(seq: int, entry: dict[str, Any]) -> bytes:
-    return (json.dumps({"seq": seq, "entry": entry}, separators=(",", ":")) + "\n").encode()
+    """Encode one WAL record: a JSON header line, then the raw payloads and a newline.
+
+    The header carries ``seq``, the other entry fields and the byte length of each
+    payload (null for a null payload).
+    """
+    header: dict[str, Any] = {"seq": seq}
+    payloads = []
+    for name, value in entry.items():
+        if name in PAYLOAD_FIELDS and value is not None:
+            data = value.encode()
+            header[f"{name}_bytes"] = len(data)
+            payloads.append(data)
+        else:
+            header[name] = value
+    line = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([line, b"\n", *payloads, b"\n"])
+
+
+def _decode_record(header_line: bytes, stream: Any) -> tuple[int, dict[str, Any]] | None:
+    header = json.loads(header_line)
+    entry = {}
+    for name, value in header.items():
+        if name.endswith("_bytes") and name[: -len("_bytes")] in PAYLOAD_FIELDS:
+            data = stream.read(value)
+            if len(data) < value:
+                return None
+            entry[name[: -len("_bytes")]] = data.decode("utf-8")
+        elif name != "seq":
+            entry[name] = value
+    if stream.read(1) != b"\n":
+        return None
+    return int(header["seq"]), entry
 
 
 def read_segments(paths: list[Path]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(seq, entry)`` from segments in order, skipping a torn last line."""
+    """Yield ``(seq, entry)`` from segments in order, stopping at a torn last record."""
     for path in paths:
         with path.open("rb") as stream:
-            for number, line in enumerate(stream, start=1):
+            number = 0
+            while header_line := stream.readline():
+                number += 1
                 try:
-                    record = json.loads(line)
-                except ValueError:
-                    log.warning("Skipping unreadable line %d of WAL segment %s", number, path)
-                    continue
-                yield int(record["seq"]), record["entry"]
+                    record = _decode_record(header_line, stream)
+                except (ValueError, UnicodeDecodeError):
+                    record = None
+                if record is None:
+                    log.warning(
+                        "Stopped reading WAL segment %s at unreadable record %d", path, number
+                    )
+                    break
+                yield record
