@@ -6,6 +6,7 @@ import time
 
 from housemon_dagster.local.serving import LocalEndpoint, flush
 from housemon_dagster.local.serving.flush import state_dir
+from housemon_dagster.local.serving.wal import encode_entry, read_segments
 from housemon_dagster_tests.serving.helpers import (
     TOKEN,
     free_port,
@@ -79,3 +80,12 @@ def test_flush_replays_crashed_endpoint(tmp_path, trained):
     assert result.replayed_entries >= len(answered)
     assert set(committed + answered) - set(logged) == set()
     assert not logged.duplicated().any()
+
+
+def test_wal_reader_stops_at_torn_record(tmp_path):
+    entry = {"status_code": 200, "request": '{"dataframe_records": []}\n', "response": None}
+    segment = tmp_path / "worker.000001.wal"
+    data = encode_entry(1, entry) + encode_entry(2, entry)
+    segment.write_bytes(data[:-5])
+    records = list(read_segments([segment]))
+    assert records == [(1, entry)]
