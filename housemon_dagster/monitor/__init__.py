@@ -11,9 +11,9 @@
   BASELINE profile or drift rows, and a baseline without the model id column is
   compared with the windows of every model id. Its ``:table`` drift rows count
   columns missing from it as ``non_null_columns_delta.added``.
-- Slicing expressions are DuckDB SQL, evaluated per row; each keeps its 100 most
-  frequent values over the whole table, and rows with other values are left out of
-  that expression's slices.
+- Slicing expressions are DuckDB SQL, evaluated per row. Each keeps its 100 most
+  frequent values over the whole table. Rows with other values are left out of that
+  expression's slices.
 - Snapshot monitors profile the whole table at refresh time and append the rows,
   with only BASELINE drift.
 """
