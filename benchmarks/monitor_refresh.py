@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,13 +38,33 @@ DATA = ROOT / ".data" / "monitor_refresh"
 WINDOWS = 48
 BASELINE_ROWS = 10_000
 NUMERIC = [
-    "LotFrontage", "LotArea", "OverallCond", "YearBuilt", "YearRemodAdd", "MasVnrArea",
+    "LotFrontage",
+    "LotArea",
+    "OverallCond",
+    "YearBuilt",
+    "YearRemodAdd",
+    "MasVnrArea",
     "TotalBsmtSF",
 ]
 CATEGORICAL = [
-    "MSZoning", "Street", "Alley", "LotShape", "LandContour", "Neighborhood", "Condition1",
-    "BldgType", "HouseStyle", "RoofStyle", "Exterior1st", "Exterior2nd", "MasVnrType",
-    "Foundation", "Heating", "CentralAir", "SaleType", "SaleCondition",
+    "MSZoning",
+    "Street",
+    "Alley",
+    "LotShape",
+    "LandContour",
+    "Neighborhood",
+    "Condition1",
+    "BldgType",
+    "HouseStyle",
+    "RoofStyle",
+    "Exterior1st",
+    "Exterior2nd",
+    "MasVnrType",
+    "Foundation",
+    "Heating",
+    "CentralAir",
+    "SaleType",
+    "SaleCondition",
 ]
 PEERS = {
     "evidently": ["evidently==0.7.23", "pandas<3", "pyarrow"],
@@ -61,8 +82,8 @@ def feature_names(features: int) -> tuple[list[str], list[str]]:
     return numeric, CATEGORICAL[: features - len(numeric)]
 
 
-def make_window(rows: int, window: int, features: int, seed: int) -> "pa.Table":  # noqa: F821
-    """Generate one hour of requests; windows from 24 on drift in means and categories."""
+def make_window(rows: int, window: int, features: int, seed: int) -> Any:
+    """Generate one hour of requests as an Arrow table; windows from 24 on drift."""
     import pyarrow as pa
 
     rng = np.random.default_rng(seed)
@@ -71,11 +92,15 @@ def make_window(rows: int, window: int, features: int, seed: int) -> "pa.Table":
     columns: dict[str, object] = {}
     start = np.datetime64("2024-06-01T00:00:00", "us") + np.timedelta64(window, "h")
     offsets = np.sort(rng.integers(0, 3_600_000_000, rows))
-    columns["timestamp"] = pa.array(start + offsets.astype("timedelta64[us]"), pa.timestamp("us", tz="UTC"))
+    columns["timestamp"] = pa.array(
+        start + offsets.astype("timedelta64[us]"), pa.timestamp("us", tz="UTC")
+    )
     columns["model_name"] = pa.array(np.full(rows, "house_prices_model_fe"))
     signal = np.zeros(rows)
     for position, name in enumerate(numeric):
-        values = rng.normal(100.0 * (position + 1) * (1.3 if drifted else 1.0), 20.0 * (position + 1), rows)
+        values = rng.normal(
+            100.0 * (position + 1) * (1.3 if drifted else 1.0), 20.0 * (position + 1), rows
+        )
         columns[name] = values
         signal += values / (position + 1)
     for position, name in enumerate(categorical):
@@ -84,7 +109,9 @@ def make_window(rows: int, window: int, features: int, seed: int) -> "pa.Table":
         codes = rng.choice(levels, rows, p=weights / weights.sum())
         columns[name] = pa.array(np.array([f"{name[:3]}{code}" for code in range(levels)])[codes])
     columns["prediction"] = 150_000 + 300 * signal + rng.normal(0, 5_000, rows)
-    columns["sale_price"] = columns["prediction"] + rng.normal(0, 20_000 if drifted else 10_000, rows)
+    columns["sale_price"] = columns["prediction"] + rng.normal(
+        0, 20_000 if drifted else 10_000, rows
+    )
     return pa.table(columns)
 
 
@@ -217,8 +244,9 @@ def worker_evidently(folder: Path, progress: Path) -> dict[str, object]:
     for done, (_, window) in enumerate(current.groupby(hours, sort=True), start=1):
         report = Report([DataDriftPreset(), RegressionPreset()])
         report.run(
-            current_data=Dataset.from_pandas(window.drop(columns=["timestamp", "model_name"]),
-                                             data_definition=definition),
+            current_data=Dataset.from_pandas(
+                window.drop(columns=["timestamp", "model_name"]), data_definition=definition
+            ),
             reference_data=reference,
         )
         _progress(progress, done, started)
@@ -268,7 +296,9 @@ def measure_size(rows: int, peers: list[str], timeout: float) -> dict[str, objec
     folder = fresh_data(rows, 25)
     script = [sys.executable, str(Path(__file__).resolve())]
     results: dict[str, object] = {"rows": rows}
-    results["housemon_full"] = run_child([*script, "--worker", "housemon-full", str(folder)], timeout)
+    results["housemon_full"] = run_child(
+        [*script, "--worker", "housemon-full", str(folder)], timeout
+    )
     append_window(folder, rows, 25)
     results["housemon_incremental"] = run_child(
         [*script, "--worker", "housemon-incremental", str(folder)], timeout
@@ -322,14 +352,28 @@ def _worker(name: str, folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="10000,100000,1000000,10000000",
-                        help="comma-separated table sizes in rows")
-    parser.add_argument("--peers", default="evidently,nannyml",
-                        help="comma-separated peers to time (evidently, nannyml); empty for none")
-    parser.add_argument("--peer-timeout", type=float, default=900.0,
-                        help="seconds after which any single run is killed and reported as timed out")
-    parser.add_argument("--column-rows", type=int, default=1_000_000,
-                        help="rows of the tables used to time growth with the column count; 0 skips")
+    parser.add_argument(
+        "--rows",
+        default="10000,100000,1000000,10000000",
+        help="comma-separated table sizes in rows",
+    )
+    parser.add_argument(
+        "--peers",
+        default="evidently,nannyml",
+        help="comma-separated peers to time (evidently, nannyml); empty for none",
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=900.0,
+        help="seconds after which any single run is killed and reported as timed out",
+    )
+    parser.add_argument(
+        "--column-rows",
+        type=int,
+        default=1_000_000,
+        help="rows of the tables used to time growth with the column count; 0 skips",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("folder", nargs="?", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -370,8 +414,10 @@ def _ratio(peer: dict[str, object], ours: dict[str, object]) -> str:
 def render(report: dict[str, object]) -> str:
     """Format the results as Markdown tables."""
     lines = [
-        "| rows | housemon full s | peak MiB | incremental s (share of full) | "
-        "Evidently s | peak MiB | NannyML s | peak MiB | vs Evidently | vs NannyML |",
+        (
+            "| rows | housemon full s | peak MiB | incremental s (share of full) | "
+            "Evidently s | peak MiB | NannyML s | peak MiB | vs Evidently | vs NannyML |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in report["sizes"]:

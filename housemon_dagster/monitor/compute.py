@@ -245,13 +245,13 @@ def _pairs(
             grouping.window_starts, previous, codes, grouping.code, grouping.key, rows
         )
     if baseline is not None:
-        pairs.extend(_baseline_pairs(grouping, codes, baseline.groupings[_baseline_index(baseline, index)]))
+        pairs.extend(
+            _baseline_pairs(grouping, codes, baseline.groupings[_baseline_index(baseline, index)])
+        )
     return pairs
 
 
-def _baseline_pairs(
-    grouping: Grouping, codes: list[int], base: Grouping
-) -> list[drift.Comparison]:
+def _baseline_pairs(grouping: Grouping, codes: list[int], base: Grouping) -> list[drift.Comparison]:
     """Pair each group with the baseline group of the same slice (and model id if present)."""
     model_index = {value: position for position, value in enumerate(base.model_values)}
     pairs = []

@@ -179,7 +179,7 @@ def _validate_metrics(metrics: tuple[CustomMetric, ...]) -> None:
                 f"custom metric {metric.name} needs input_columns, for example [':table']"
             )
         try:
-            metric.output_type
+            _ = metric.output_type
         except (KeyError, ValueError) as error:
             raise MonitorConfigError(
                 f"custom metric {metric.name} has output_data_type "

@@ -109,7 +109,9 @@ def aggregate_values(
                 except CustomMetricError as error:
                     if not skip_failures:
                         raise
-                    log.info("Left custom metric %s null on %s: %s", metric.name, reader.name, error)
+                    log.info(
+                        "Left custom metric %s null on %s: %s", metric.name, reader.name, error
+                    )
                     continue
                 for code, value in zip(table.column(0).to_pylist(), table.column(1).to_pylist()):
                     key = (index, code, input_column)
@@ -128,7 +130,9 @@ def _scalar_table(rows: list[dict[str, Any]], names: list[str]) -> pa.Table:
     return pa.table(columns)
 
 
-def apply_derived(metrics: list[CustomMetric], rows: list[dict[str, Any]], names: list[str]) -> None:
+def apply_derived(
+    metrics: list[CustomMetric], rows: list[dict[str, Any]], names: list[str]
+) -> None:
     """Add derived metric values to profile rows in place."""
     if not metrics or not rows:
         return

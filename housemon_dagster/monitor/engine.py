@@ -197,8 +197,18 @@ def refresh_monitor(
     except Exception as error:  # noqa: BLE001 - a refresh reports failure as a state.
         progress.exception("Refresh of the monitor of %s failed", table_name)
         return RefreshResult(
-            table_name, config.profile_table, config.drift_table, "FAILED", full,
-            info.monitor_version, None, 0, 0, 0, time.perf_counter() - started, str(error),
+            table_name,
+            config.profile_table,
+            config.drift_table,
+            "FAILED",
+            full,
+            info.monitor_version,
+            None,
+            0,
+            0,
+            0,
+            time.perf_counter() - started,
+            str(error),
         )
 
 
@@ -212,8 +222,16 @@ def _refresh(
 
     def result(windows: int, profile_rows: int, drift_rows: int, is_full: bool) -> RefreshResult:
         return RefreshResult(
-            config.table_name, config.profile_table, config.drift_table, "SUCCESS", is_full,
-            info.monitor_version, version, windows, profile_rows, drift_rows,
+            config.table_name,
+            config.profile_table,
+            config.drift_table,
+            "SUCCESS",
+            is_full,
+            info.monitor_version,
+            version,
+            windows,
+            profile_rows,
+            drift_rows,
             time.perf_counter() - started,
         )
 
@@ -222,11 +240,11 @@ def _refresh(
         return result(0, 0, 0, False)
     progress.info(
         "Refreshing the monitor of %s at table version %s (%s)",
-        config.table_name, version, "full" if plan.full else "incremental",
+        config.table_name,
+        version,
+        "full" if plan.full else "incremental",
     )
-    profile, drift, windows = _compute(
-        store, config, info, vocabularies, plan, version, progress
-    )
+    profile, drift, windows = _compute(store, config, info, vocabularies, plan, version, progress)
     if plan.full and config.profile_type != "Snapshot":
         store.write(config.profile_table, profile, mode="overwrite")
         store.write(config.drift_table, drift, mode="overwrite")
@@ -242,7 +260,9 @@ def _refresh(
     save_monitor(store, info)
     progress.info(
         "Wrote %d profile and %d drift rows for %s",
-        profile.num_rows, drift.num_rows, config.table_name,
+        profile.num_rows,
+        drift.num_rows,
+        config.table_name,
     )
     return result(windows, profile.num_rows, drift.num_rows, plan.full)
 

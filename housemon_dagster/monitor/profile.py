@@ -50,9 +50,7 @@ def _percent(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
         return np.where(whole > 0, 100.0 * part / np.maximum(whole, 1), np.nan)
 
 
-def numeric_metrics(
-    name: str, kind: str, data_type: str, summary: NumericSummary
-) -> ColumnMetrics:
+def numeric_metrics(name: str, kind: str, data_type: str, summary: NumericSummary) -> ColumnMetrics:
     """Compute the profile metrics of a numeric or timestamp column for every group."""
     moments = numeric_moments(summary)
     rows = summary.rows

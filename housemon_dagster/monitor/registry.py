@@ -64,7 +64,9 @@ def create_or_update_monitor(store: TableStore, config: MonitorConfig) -> Monito
     if existing is not None and existing.config == config:
         return existing
     version = existing.monitor_version + 1 if existing else 1
-    info = MonitorInfo(config=config, monitor_version=version, state=existing.state if existing else None)
+    info = MonitorInfo(
+        config=config, monitor_version=version, state=existing.state if existing else None
+    )
     save_monitor(store, info)
     log.info("Stored monitor of %s at version %d", config.table_name, version)
     return info

@@ -17,7 +17,9 @@ from housemon_dagster_tests.monitor.conftest import TABLE, make_requests
 def home(tmp_path: Path, config: MonitorConfig) -> Path:
     store = DeltaTableStore(tmp_path / "warehouse")
     store.write(TABLE, make_requests(120, seed=6), mode="append")
-    create_or_update_monitor(store, MonitorConfig.from_dict({**config.to_dict(), "baseline_table": None}))
+    create_or_update_monitor(
+        store, MonitorConfig.from_dict({**config.to_dict(), "baseline_table": None})
+    )
     return tmp_path
 
 

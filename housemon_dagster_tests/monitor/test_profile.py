@@ -31,7 +31,9 @@ def profiled(store: DeltaTableStore) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _hour(frame: pd.DataFrame, hour: int) -> pd.DataFrame:
     start = pd.Timestamp("2024-05-01", tz="UTC") + pd.Timedelta(hours=hour)
-    return frame[(frame["timestamp"] >= start) & (frame["timestamp"] < start + pd.Timedelta(hours=1))]
+    return frame[
+        (frame["timestamp"] >= start) & (frame["timestamp"] < start + pd.Timedelta(hours=1))
+    ]
 
 
 def test_numeric_metrics_match_pandas(profiled: tuple[pd.DataFrame, pd.DataFrame]) -> None:

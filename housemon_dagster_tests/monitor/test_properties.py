@@ -16,9 +16,7 @@ from housemon_dagster_tests.monitor.helpers import simple_config
 
 START = pd.Timestamp("2024-05-01", tz="UTC")
 PERCENT_COLUMNS = ["percent_nan", "percent_null", "percent_zeros", "percent_distinct"]
-SETTINGS = settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 numbers = st.one_of(
     st.none(),
@@ -115,7 +113,10 @@ def test_incremental_equals_full(first: list[tuple], second: list[tuple], relabe
         update["label"] = update["prediction"] * relabel
         store.merge(config.table_name, update, keys=["Id"])
         refresh_monitor(store, config.table_name)
-        incremental = [_canonical(store, config.profile_table), _canonical(store, config.drift_table)]
+        incremental = [
+            _canonical(store, config.profile_table),
+            _canonical(store, config.drift_table),
+        ]
         refresh_monitor(store, config.table_name, full=True)
         full = [_canonical(store, config.profile_table), _canonical(store, config.drift_table)]
     pd.testing.assert_frame_equal(incremental[0], full[0])

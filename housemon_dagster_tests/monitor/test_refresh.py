@@ -23,20 +23,66 @@ from housemon_dagster.monitor.schema import drift_schema, profile_schema
 from housemon_dagster_tests.monitor.conftest import TABLE, make_requests
 
 PROFILE_COLUMNS = [
-    "window", "log_type", "logging_table_commit_version", "monitor_version", "granularity",
-    "slice_key", "slice_value", "model_name", "column_name", "count", "data_type",
-    "num_nulls", "avg", "quantiles", "min", "max", "stddev", "num_zeros", "num_nan",
-    "min_length", "max_length", "avg_length", "non_null_columns", "frequent_items", "median",
-    "distinct_count", "percent_nan", "percent_null", "percent_zeros", "percent_distinct",
-    "mean_squared_error", "root_mean_squared_error", "mean_average_error",
-    "mean_absolute_percentage_error", "r2_score",
+    "window",
+    "log_type",
+    "logging_table_commit_version",
+    "monitor_version",
+    "granularity",
+    "slice_key",
+    "slice_value",
+    "model_name",
+    "column_name",
+    "count",
+    "data_type",
+    "num_nulls",
+    "avg",
+    "quantiles",
+    "min",
+    "max",
+    "stddev",
+    "num_zeros",
+    "num_nan",
+    "min_length",
+    "max_length",
+    "avg_length",
+    "non_null_columns",
+    "frequent_items",
+    "median",
+    "distinct_count",
+    "percent_nan",
+    "percent_null",
+    "percent_zeros",
+    "percent_distinct",
+    "mean_squared_error",
+    "root_mean_squared_error",
+    "mean_average_error",
+    "mean_absolute_percentage_error",
+    "r2_score",
 ]
 DRIFT_COLUMNS = [
-    "window", "granularity", "monitor_version", "slice_key", "slice_value", "model_name",
-    "column_name", "data_type", "window_cmp", "drift_type", "count_delta", "avg_delta",
-    "percent_null_delta", "percent_zeros_delta", "percent_distinct_delta",
-    "non_null_columns_delta", "js_distance", "ks_test", "wasserstein_distance",
-    "population_stability_index", "chi_squared_test", "tv_distance", "l_infinity_distance",
+    "window",
+    "granularity",
+    "monitor_version",
+    "slice_key",
+    "slice_value",
+    "model_name",
+    "column_name",
+    "data_type",
+    "window_cmp",
+    "drift_type",
+    "count_delta",
+    "avg_delta",
+    "percent_null_delta",
+    "percent_zeros_delta",
+    "percent_distinct_delta",
+    "non_null_columns_delta",
+    "js_distance",
+    "ks_test",
+    "wasserstein_distance",
+    "population_stability_index",
+    "chi_squared_test",
+    "tv_distance",
+    "l_infinity_distance",
 ]
 
 
@@ -88,7 +134,9 @@ def test_incremental_refresh_after_append(
 ) -> None:
     create_or_update_monitor(filled_store, config)
     assert refresh_monitor(filled_store, TABLE).full
-    filled_store.write(TABLE, make_requests(100, seed=5, first_hour=6, hours=1, first_id=10_000), mode="append")
+    filled_store.write(
+        TABLE, make_requests(100, seed=5, first_hour=6, hours=1, first_id=10_000), mode="append"
+    )
     result = refresh_monitor(filled_store, TABLE)
     assert result.state == "SUCCESS"
     assert not result.full
@@ -165,7 +213,14 @@ def test_baseline_without_prediction_columns(
     profile = filled_store.read_pandas(config.profile_table)
     drift = filled_store.read_pandas(config.drift_table)
     baseline = profile[(profile["log_type"] == "BASELINE") & profile["slice_key"].isna()]
-    assert set(baseline["column_name"]) == {":table", "Id", "LotArea", "OverallQual", "Neighborhood", "sale_price"}
+    assert set(baseline["column_name"]) == {
+        ":table",
+        "Id",
+        "LotArea",
+        "OverallQual",
+        "Neighborhood",
+        "sale_price",
+    }
     assert baseline["window"].isna().all()
     assert baseline["model_name"].isna().all()
     compared = drift[drift["drift_type"] == "BASELINE"]
@@ -181,7 +236,10 @@ def test_slices_cover_each_value(filled_store: DeltaTableStore, config: MonitorC
     inputs = profile[profile["log_type"] == "INPUT"]
     neighborhoods = set(inputs.loc[inputs["slice_key"] == "Neighborhood", "slice_value"].dropna())
     assert neighborhoods == {"NAmes", "CollgCr", "OldTown"}
-    assert set(inputs.loc[inputs["slice_key"] == "OverallQual > 5", "slice_value"]) == {"true", "false"}
+    assert set(inputs.loc[inputs["slice_key"] == "OverallQual > 5", "slice_value"]) == {
+        "true",
+        "false",
+    }
 
 
 def test_slice_counts_add_up(filled_store: DeltaTableStore, config: MonitorConfig) -> None:
@@ -200,9 +258,14 @@ def test_high_cardinality_slice_keeps_top_100(store: DeltaTableStore) -> None:
     frame = make_requests(400, seed=9)
     store.write(TABLE, frame, mode="append")
     config = MonitorConfig(
-        table_name=TABLE, output_schema_name="main.monitoring", prediction_col="prediction",
-        label_col="sale_price", timestamp_col="timestamp", model_id_col="model_name",
-        granularities=("1 day",), slicing_exprs=("Id",),
+        table_name=TABLE,
+        output_schema_name="main.monitoring",
+        prediction_col="prediction",
+        label_col="sale_price",
+        timestamp_col="timestamp",
+        model_id_col="model_name",
+        granularities=("1 day",),
+        slicing_exprs=("Id",),
     )
     create_or_update_monitor(store, config)
     refresh_monitor(store, TABLE)
@@ -216,8 +279,11 @@ def test_custom_metrics(filled_store: DeltaTableStore, config: MonitorConfig) ->
         CustomMetric("over_200k", "avg(CAST(prediction > 200000 AS DOUBLE))", (":table",)),
         CustomMetric("exp_log_avg", "exp(log_avg)", ("LotArea",), "double", "derived"),
         CustomMetric(
-            "log_avg_delta", "{{current_df}}.log_avg - {{base_df}}.log_avg", ("LotArea",),
-            "double", "drift",
+            "log_avg_delta",
+            "{{current_df}}.log_avg - {{base_df}}.log_avg",
+            ("LotArea",),
+            "double",
+            "drift",
         ),
     )
     config = dataclasses.replace(config, custom_metrics=metrics, slicing_exprs=())
@@ -227,7 +293,9 @@ def test_custom_metrics(filled_store: DeltaTableStore, config: MonitorConfig) ->
     drift = filled_store.read_pandas(config.drift_table)
     area = profile[(profile["column_name"] == "LotArea") & (profile["log_type"] == "INPUT")]
     assert area["log_avg"].notna().all()
-    assert (area["exp_log_avg"] - area["log_avg"].map(lambda v: 2.718281828459045**v)).abs().max() < 1e-6
+    assert (
+        area["exp_log_avg"] - area["log_avg"].map(lambda v: 2.718281828459045**v)
+    ).abs().max() < 1e-6
     table = profile[(profile["column_name"] == ":table") & (profile["log_type"] == "INPUT")]
     assert table["over_200k"].between(0, 1).all()
     area_drift = drift[drift["column_name"] == "LotArea"]
@@ -238,8 +306,12 @@ def test_time_series_profile(store: DeltaTableStore) -> None:
     frame = make_requests(200, seed=3).drop(columns=["prediction", "model_name"])
     store.write(TABLE, frame, mode="append")
     config = MonitorConfig(
-        table_name=TABLE, output_schema_name="main.monitoring", profile_type="TimeSeries",
-        problem_type=None, timestamp_col="timestamp", granularities=("1 hour",),
+        table_name=TABLE,
+        output_schema_name="main.monitoring",
+        profile_type="TimeSeries",
+        problem_type=None,
+        timestamp_col="timestamp",
+        granularities=("1 hour",),
     )
     create_or_update_monitor(store, config)
     assert refresh_monitor(store, TABLE).state == "SUCCESS"
@@ -252,7 +324,9 @@ def test_time_series_profile(store: DeltaTableStore) -> None:
 def test_snapshot_profile(store: DeltaTableStore) -> None:
     store.write(TABLE, make_requests(50, seed=4), mode="append")
     config = MonitorConfig(
-        table_name=TABLE, output_schema_name="main.monitoring", profile_type="Snapshot",
+        table_name=TABLE,
+        output_schema_name="main.monitoring",
+        profile_type="Snapshot",
         problem_type=None,
     )
     create_or_update_monitor(store, config)
@@ -275,7 +349,10 @@ def test_overwrite_forces_full_refresh(
     assert result.full
     profile = filled_store.read_pandas(config.profile_table)
     table = profile[(profile["column_name"] == ":table") & (profile["log_type"] == "INPUT")]
-    assert table.loc[table["slice_key"].isna() & (table["granularity"] == "1 day"), "count"].sum() == 50
+    assert (
+        table.loc[table["slice_key"].isna() & (table["granularity"] == "1 day"), "count"].sum()
+        == 50
+    )
 
 
 def test_incremental_refresh_after_delete(

@@ -192,9 +192,7 @@ def test_categorical_distance_of_empty_side_is_null(function) -> None:
     assert function(np.array([0, 0]), np.array([1, 2])) is None
 
 
-@pytest.mark.parametrize(
-    "function", [stats.wasserstein, stats.population_stability_index]
-)
+@pytest.mark.parametrize("function", [stats.wasserstein, stats.population_stability_index])
 def test_numeric_statistic_of_empty_side_is_null(function) -> None:
     assert function(np.array([]), np.array([1.0, 2.0])) is None
 
@@ -204,9 +202,7 @@ def test_ks_of_empty_side_is_null() -> None:
 
 
 def test_statistics_of_single_values() -> None:
-    (statistic, pvalue), distance_value = stats.ks_and_wasserstein(
-        np.array([1.0]), np.array([3.0])
-    )
+    (statistic, pvalue), distance_value = stats.ks_and_wasserstein(np.array([1.0]), np.array([3.0]))
     assert statistic == pytest.approx(1.0)
     assert pvalue == pytest.approx(sps.ks_2samp([1.0], [3.0], method="exact").pvalue)
     assert distance_value == pytest.approx(2.0)

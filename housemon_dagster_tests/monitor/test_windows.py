@@ -16,13 +16,25 @@ from housemon_dagster.monitor.windows import (
     window_start,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 INSTANT = dt.datetime(2024, 2, 29, 13, 47, 31, 123456, tzinfo=UTC)
 
 CASES = [
-    ("1 minute", dt.datetime(2024, 2, 29, 13, 47, tzinfo=UTC), dt.datetime(2024, 2, 29, 13, 48, tzinfo=UTC)),
-    ("5 minutes", dt.datetime(2024, 2, 29, 13, 45, tzinfo=UTC), dt.datetime(2024, 2, 29, 13, 50, tzinfo=UTC)),
-    ("30 minutes", dt.datetime(2024, 2, 29, 13, 30, tzinfo=UTC), dt.datetime(2024, 2, 29, 14, 0, tzinfo=UTC)),
+    (
+        "1 minute",
+        dt.datetime(2024, 2, 29, 13, 47, tzinfo=UTC),
+        dt.datetime(2024, 2, 29, 13, 48, tzinfo=UTC),
+    ),
+    (
+        "5 minutes",
+        dt.datetime(2024, 2, 29, 13, 45, tzinfo=UTC),
+        dt.datetime(2024, 2, 29, 13, 50, tzinfo=UTC),
+    ),
+    (
+        "30 minutes",
+        dt.datetime(2024, 2, 29, 13, 30, tzinfo=UTC),
+        dt.datetime(2024, 2, 29, 14, 0, tzinfo=UTC),
+    ),
     ("1 hour", dt.datetime(2024, 2, 29, 13, tzinfo=UTC), dt.datetime(2024, 2, 29, 14, tzinfo=UTC)),
     ("1 day", dt.datetime(2024, 2, 29, tzinfo=UTC), dt.datetime(2024, 3, 1, tzinfo=UTC)),
     # Week windows are aligned to the Unix epoch, a Thursday.
@@ -96,7 +108,7 @@ def test_naive_timestamps_are_utc() -> None:
 
 
 def test_null_timestamps_are_flagged() -> None:
-    micros, nulls = to_utc_micros(pa.array([None, dt.datetime(2024, 1, 1)], pa.timestamp("us")))
+    _, nulls = to_utc_micros(pa.array([None, dt.datetime(2024, 1, 1)], pa.timestamp("us")))
     assert nulls.tolist() == [True, False]
 
 
