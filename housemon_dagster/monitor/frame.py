@@ -69,6 +69,11 @@ class TableReader:
     def _restrict(self, timestamp_col: str, intervals: list[tuple[int, int]]) -> None:
         kind = self.schema.field(timestamp_col).type
         field = ds.field(timestamp_col)
+        if pa.types.is_date(kind):
+            # Window bounds inside a day would truncate to the same date, so dates are
+            # compared as midnight timestamps instead.
+            kind = pa.timestamp("us", tz="UTC")
+            field = field.cast(kind)
         condition = ds.scalar(False)
         for start, end in intervals:
             low = pa.scalar(start, pa.timestamp("us", tz="UTC")).cast(kind)

@@ -364,3 +364,26 @@ def test_incremental_refresh_after_delete(
     result = refresh_monitor(filled_store, TABLE)
     assert not result.full
     _assert_incremental_equals_full(filled_store, config)
+
+
+def test_incremental_refresh_on_date_column(store: DeltaTableStore) -> None:
+    frame = make_requests(60, seed=12)
+    frame["day"] = frame["timestamp"].dt.date
+    store.write(TABLE, frame.drop(columns=["timestamp"]), mode="append")
+    config = MonitorConfig(
+        table_name=TABLE,
+        output_schema_name="main.monitoring",
+        profile_type="TimeSeries",
+        problem_type=None,
+        timestamp_col="day",
+        granularities=("1 hour", "1 day"),
+    )
+    create_or_update_monitor(store, config)
+    refresh_monitor(store, TABLE)
+    later = make_requests(30, seed=13, first_hour=30, hours=2, first_id=500)
+    later["day"] = later["timestamp"].dt.date
+    store.write(TABLE, later.drop(columns=["timestamp"]), mode="append")
+    result = refresh_monitor(store, TABLE)
+    assert not result.full
+    assert result.windows_recomputed == 2
+    _assert_incremental_equals_full(store, config)
