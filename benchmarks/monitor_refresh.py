@@ -351,6 +351,7 @@ def _worker(name: str, folder: Path) -> None:
 
 
 def main() -> None:
+    """Time every tool at every size, then print Markdown tables and save the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rows",
@@ -380,12 +381,14 @@ def main() -> None:
     if arguments.worker:
         _worker(arguments.worker, Path(arguments.folder))
         return
+
     DATA.mkdir(parents=True, exist_ok=True)
     peers = [peer for peer in arguments.peers.split(",") if peer]
     sizes = [int(float(size)) for size in arguments.rows.split(",")]
     report = {"sizes": [measure_size(size, peers, arguments.peer_timeout) for size in sizes]}
     if arguments.column_rows:
         report["columns"] = measure_columns(arguments.column_rows, arguments.peer_timeout)
+
     report["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     report["cpus"] = os.cpu_count()
     (DATA / "results.json").write_text(json.dumps(report, indent=2))

@@ -33,11 +33,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TableReader:
-    """Reads single columns of one table version, restricted to time intervals if given.
+    """Reads columns of one table version, restricted to time intervals if given.
 
     ``intervals`` are [start, end) UTC microsecond ranges of ``timestamp_col``. On a
     Delta table the filter is pushed down to the Parquet scan, so files outside the
-    intervals are skipped.
+    intervals are skipped. Small selections are read in one scan and kept.
     """
 
     def __init__(
