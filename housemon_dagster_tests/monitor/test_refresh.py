@@ -387,3 +387,16 @@ def test_incremental_refresh_on_date_column(store: DeltaTableStore) -> None:
     assert not result.full
     assert result.windows_recomputed == 2
     _assert_incremental_equals_full(store, config)
+
+
+def test_refresh_after_deleting_every_row(
+    filled_store: DeltaTableStore, config: MonitorConfig
+) -> None:
+    create_or_update_monitor(filled_store, config)
+    refresh_monitor(filled_store, TABLE)
+    filled_store.table(TABLE).delete()
+    result = refresh_monitor(filled_store, TABLE)
+    assert result.state == "SUCCESS", result.message
+    profile = filled_store.read_pandas(config.profile_table)
+    assert set(profile["log_type"]) == {"BASELINE"}
+    assert filled_store.read_arrow(config.drift_table).num_rows == 0
