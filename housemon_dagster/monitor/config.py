@@ -69,7 +69,7 @@ class CustomMetric:
 
 @dataclass(frozen=True)
 class MonitorConfig:
-    """What a monitor profiles and how; JSON-serialisable through ``to_dict``."""
+    """A monitor's table, profile type, columns, windows, slices and metrics (JSON via to_dict)."""
 
     table_name: str
     output_schema_name: str
@@ -189,7 +189,7 @@ def _validate_metrics(metrics: tuple[CustomMetric, ...]) -> None:
 
 @dataclass
 class MonitorState:
-    """What the last successful refresh processed, for incremental refreshes."""
+    """The table version and slice values of the last successful refresh."""
 
     monitor_version: int
     table_version: int

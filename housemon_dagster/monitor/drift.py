@@ -1,9 +1,9 @@
 """Drift rows: each group compared with the previous window (CONSECUTIVE) and the baseline.
 
 Deltas are current minus comparison. Numeric columns get the KS test, the
-Wasserstein distance and the PSI over finite values; string and boolean columns
-get the chi-squared test and the TV, L-infinity and Jensen-Shannon distances;
-timestamps get only the count and percent deltas. A CONSECUTIVE row exists only
+Wasserstein distance and the PSI over finite values. String and boolean columns
+get the chi-squared test and the TV, L-infinity and Jensen-Shannon distances.
+Timestamps get only the count and percent deltas. A CONSECUTIVE row exists only
 when the window right before the current one has rows in the same slice and
 model id, so the first window has none.
 """

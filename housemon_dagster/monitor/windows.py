@@ -1,7 +1,7 @@
 """Tumbling time windows aligned in UTC, as Lakehouse Monitoring granularities define them.
 
 Timestamps are handled as int64 microseconds since the Unix epoch in UTC. A naive
-timestamp (no time zone) is taken to be UTC already; an aware one is converted to
+timestamp (no time zone) is taken to be UTC already. An aware one is converted to
 UTC, so the same instant always lands in the same window.
 
 Fixed-width windows (minutes, hours, days, weeks) are aligned to the Unix epoch,
