@@ -123,7 +123,7 @@ def summarise_column(name: str, current: Side, baseline: Side | None) -> None:
         prepared = ColumnValues.build(floats, nulls)
         del floats
         for index, grouping in enumerate(side.groupings):
-            summary = summarize_numeric(prepared, grouping.codes, grouping.groups)
+            summary = summarize_numeric(prepared, grouping.grouped_rows())
             side.columns[index].append(numeric_metrics(name, kind, data_type, summary))
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from housemon_dagster.core.tables import TableStore
+from housemon_dagster.monitor.summaries import GroupedRows, group_rows
 from housemon_dagster.monitor.windows import Granularity, parse_granularity, to_utc_micros
 from housemon_dagster.monitor.windows import window_start as align_windows
 
@@ -162,6 +163,13 @@ class Grouping:
     window_starts: np.ndarray
     slice_values: list[str | None]
     model_values: list[str | None]
+    _grouped: GroupedRows | None = None
+
+    def grouped_rows(self) -> GroupedRows:
+        """Return the rows ordered by group, computed once and shared by every column."""
+        if self._grouped is None:
+            self._grouped = group_rows(self.codes, self.groups)
+        return self._grouped
 
     @property
     def groups(self) -> int:

@@ -48,45 +48,68 @@ class NumericSummary:
 
 @dataclass
 class ColumnValues:
-    """A numeric column as float64 with masks, argsorted once for every grouping."""
+    """A numeric column as float64 with its null and NaN masks."""
 
     values: np.ndarray
     nulls: np.ndarray
     nans: np.ndarray
-    order: np.ndarray
 
     @classmethod
     def build(cls, values: np.ndarray, nulls: np.ndarray) -> ColumnValues:
         values = values.astype(np.float64, copy=False)
         nans = np.isnan(values) & ~nulls
-        missing = nulls | nans
-        order = np.argsort(values, kind="stable")
-        order = order[~missing[order]]
-        return cls(values=values, nulls=nulls, nans=nans, order=order)
+        return cls(values=values, nulls=nulls, nans=nans)
 
 
-def summarize_numeric(column: ColumnValues, codes: np.ndarray, groups: int) -> NumericSummary:
-    """Group the column's sorted non-NaN values by ``codes``, keeping the order inside groups."""
-    group_codes = codes[column.order]
-    kept = group_codes >= 0
-    group_codes = group_codes[kept]
-    permutation = np.argsort(_narrow(group_codes, groups), kind="stable")
-    values = column.values[column.order[kept][permutation]]
-    sizes = np.bincount(group_codes, minlength=groups)
+@dataclass
+class GroupedRows:
+    """Row indices ordered by group code (rows with code -1 left out), shared by columns.
+
+    Group g's rows are ``order[starts[g]:starts[g + 1]]``, in table order.
+    """
+
+    order: np.ndarray
+    starts: np.ndarray
+    group_of: np.ndarray
+
+    @property
+    def rows(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+
+def group_rows(codes: np.ndarray, groups: int) -> GroupedRows:
+    """Order row indices by group code with one radix sort."""
+    narrow = codes.astype(np.int16) if groups < np.iinfo(np.int16).max else codes
+    order = np.argsort(narrow, kind="stable")
+    sizes = np.bincount(codes[codes >= 0], minlength=groups)
+    order = order[codes.size - int(sizes.sum()) :]
+    if codes.size < np.iinfo(np.int32).max:
+        order = order.astype(np.int32)
     starts = np.zeros(groups + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
+    group_of = np.repeat(np.arange(groups, dtype=np.int64), sizes)
+    return GroupedRows(order=order, starts=starts, group_of=group_of)
+
+
+def summarize_numeric(column: ColumnValues, grouped: GroupedRows) -> NumericSummary:
+    """Gather the column by group, drop nulls and NaN, and sort each group's values."""
+    groups = grouped.starts.size - 1
+    nulls = column.nulls[grouped.order]
+    nans = column.nans[grouped.order]
+    kept = ~(nulls | nans)
+    values = column.values[grouped.order][kept]
+    sizes = np.bincount(grouped.group_of[kept], minlength=groups)
+    starts = np.zeros(groups + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    for group in np.flatnonzero(sizes > 1).tolist():
+        values[starts[group] : starts[group + 1]].sort()
     return NumericSummary(
         values=values,
         starts=starts,
-        rows=count_rows(codes, groups),
-        nulls=count_rows(codes, groups, column.nulls),
-        nans=count_rows(codes, groups, column.nans),
+        rows=grouped.rows.astype(np.int64),
+        nulls=np.bincount(grouped.group_of[nulls], minlength=groups).astype(np.int64),
+        nans=np.bincount(grouped.group_of[nans], minlength=groups).astype(np.int64),
     )
-
-
-def _narrow(codes: np.ndarray, groups: int) -> np.ndarray:
-    """Return codes as int16 when they fit, because numpy radix-sorts 16-bit integers."""
-    return codes.astype(np.int16) if groups <= np.iinfo(np.int16).max else codes
 
 
 @dataclass
