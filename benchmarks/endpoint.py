@@ -15,11 +15,13 @@ It trains the house-price model on the bundled data, serves it three ways on
 - ``housemon-nolog``: the housemon endpoint with inference logging off;
 - ``housemon``: the housemon endpoint as deployed, logging every request.
 
-MLflow serves the bare pipeline, so its requests carry all 28 model inputs; the
-housemon endpoint receives 26 columns and looks 3 up in the online store per
-request. The load generator is a minimal asyncio HTTP/1.1 client with one
-keep-alive connection per simulated client, so it spends little CPU of its own; it
-still shares the machine with the server. Every run is bounded by ``--seconds``.
+MLflow serves the bare pipeline, so its requests carry all 29 pipeline inputs (the 28
+features plus ``house_age``). The housemon endpoint receives 26 columns and looks 3
+up in the online store for every request.
+
+The load generator is a minimal asyncio HTTP/1.1 client with one keep-alive
+connection per simulated client, so it spends little CPU of its own. It still shares
+the machine with the servers. Every run is bounded by ``--seconds``.
 """
 
 from __future__ import annotations
