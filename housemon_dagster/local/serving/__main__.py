@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token",
         default=os.environ.get(TOKEN_VARIABLE),
-        help=f"require 'Authorization: Bearer TOKEN' (default: ${TOKEN_VARIABLE}; unset: no auth)",
+        help=f"require 'Authorization: Bearer TOKEN' (default: ${TOKEN_VARIABLE}; unset: no "
+        f"auth). Prefer ${TOKEN_VARIABLE}, because other local users can read arguments.",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -69,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=5,
         help="seconds an idle keep-alive connection stays open (default: %(default)s)",
     )
+    _add_inference_log_arguments(parser)
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default: %(default)s)",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log one line per request")
+    return parser
+
+
+def _add_inference_log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--flush-interval",
         type=float,
@@ -87,14 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not log requests to the inference table (for benchmarks only)",
     )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="server log level (default: %(default)s)",
-    )
-    parser.add_argument("--access-log", action="store_true", help="log one line per request")
-    return parser
 
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:

@@ -204,12 +204,12 @@ class InferenceLogger:
         time.sleep(delay)
 
     def _delete_committed_segments(self) -> None:
-        kept = []
+        remaining = []
         for writer, last_seq in self._sealed:
             if last_seq <= self._committed:
                 writer.close()
                 writer.path.unlink(missing_ok=True)
                 log.info("Worker %s deleted WAL segment %s", self.worker_id, writer.path.name)
             else:
-                kept.append((writer, last_seq))
-        self._sealed = kept
+                remaining.append((writer, last_seq))
+        self._sealed = remaining

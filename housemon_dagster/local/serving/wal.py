@@ -5,11 +5,12 @@ Layout under the endpoint's state folder::
     workers/<worker id>.lock     flock held for the worker's lifetime
     wal/<worker id>.<n>.wal      segments, entries numbered by a per-worker ``seq``
 
-A worker writes each entry with one ``write`` call before its HTTP response is sent,
-so a process crash (even ``kill -9``) cannot lose a request that got a response, because
-the bytes are already in the OS page cache. ``fsync`` runs in batches on a short interval, so a power loss
-can lose at most that interval. A lock file whose flock can be taken belongs to a
-dead worker, and its segments are replayed by whoever takes it.
+A worker writes each entry with one ``write`` call before its HTTP response is sent.
+A process crash (even ``kill -9``) therefore cannot lose a request that got a
+response, because the bytes are already in the OS page cache. ``fsync`` runs in
+batches on a short interval, so a power loss can lose at most that interval. A lock
+file whose flock can be taken belongs to a dead worker, and the process that takes
+it replays the worker's segments.
 """
 
 from __future__ import annotations
