@@ -431,23 +431,19 @@ def markdown_table(results: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per scenario")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--port", type=int, default=18765, help="first of three TCP ports")
-    parser.add_argument("--rounds", type=int, default=1, help="repetitions of the whole matrix")
-    args = parser.parse_args(argv)
+def run_servers(
+    settings: Settings,
+    model_dir: Path,
+    housemon_rows: list[dict],
+    mlflow_rows: list[dict],
+    args: argparse.Namespace,
+) -> tuple[list[Measurement], float, dict, dict[str, float]]:
+    """Start the three servers, check they agree, run the matrix and stop them.
 
-    ensure_mlflow_env()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    if (DATA_DIR / "home").exists():
-        subprocess.run(["rm", "-rf", str(DATA_DIR / "home")], check=True)
-    settings, housemon_rows, mlflow_rows = prepare(DATA_DIR)
-    model_dir = save_mlflow_model(DATA_DIR, mlflow_rows)
+    Returns the measurements, the largest prediction difference between MLflow and
+    housemon, the final flush result and each server's CPU seconds over the run.
+    """
     path = f"/serving-endpoints/{ENDPOINT_NAME}/invocations"
-
     mlflow = start_mlflow(model_dir, args.port, args.workers, DATA_DIR / "mlflow.log")
     nolog = LocalEndpoint(
         settings, port=args.port + 1, workers=args.workers, inference_logging=False
@@ -472,6 +468,28 @@ def main(argv: list[str] | None = None) -> int:
             }
     finally:
         stop_process(mlflow)
+    return results, difference, flushed, cpu_total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--port", type=int, default=18765, help="first of three TCP ports")
+    parser.add_argument("--rounds", type=int, default=1, help="repetitions of the whole matrix")
+    args = parser.parse_args(argv)
+
+    ensure_mlflow_env()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    if (DATA_DIR / "home").exists():
+        subprocess.run(["rm", "-rf", str(DATA_DIR / "home")], check=True)
+    settings, housemon_rows, mlflow_rows = prepare(DATA_DIR)
+    model_dir = save_mlflow_model(DATA_DIR, mlflow_rows)
+
+    results, difference, flushed, cpu_total = run_servers(
+        settings, model_dir, housemon_rows, mlflow_rows, args
+    )
     logged = DeltaTable(str(inference_table_path(settings))).to_pyarrow_table(
         columns=["status_code"]
     )
