@@ -11,7 +11,7 @@ from housemon_dagster.local.registry import ModelNotFoundError
 from housemon_dagster.local.serving import EndpointStartError, LocalEndpoint, deploy
 from housemon_dagster.local.serving.__main__ import build_parser, options_from_args
 from housemon_dagster.settings import Settings
-from housemon_dagster_tests.serving.helpers import free_port
+from housemon_dagster_tests.serving.helpers import TOKEN, free_port
 
 
 def test_attach_reuses_running_endpoint(shared_endpoint):
@@ -72,3 +72,16 @@ def test_command_line_options(tmp_path):
     assert options.workers == 3
     assert options.max_body_bytes == 1000
     assert options.host == "127.0.0.1"
+
+
+def test_attach_rejects_other_home(shared_endpoint, tmp_path):
+    other = Settings(home=tmp_path / "other-home")
+    with pytest.raises(EndpointStartError, match="serves the housemon home"):
+        LocalEndpoint.attach_or_start(other, port=shared_endpoint.port)
+
+
+def test_attach_accepts_same_home(shared_endpoint):
+    attached = LocalEndpoint.attach_or_start(
+        shared_endpoint.settings, port=shared_endpoint.port, token=TOKEN
+    )
+    assert attached.attached

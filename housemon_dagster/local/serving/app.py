@@ -246,9 +246,13 @@ async def endpoint_state(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     runtime: EndpointRuntime = request.app.state.runtime
+    # ``home`` and ``endpoint`` let a client check that it reached its own endpoint
+    # and not one of another housemon home on the same port.
+    identity = {"home": str(runtime.settings.home), "endpoint": runtime.options.endpoint_name}
     if runtime.state.snapshot is None:
-        return _json_response(503, {"status": "NOT_READY", "message": runtime.state.problem})
-    return _json_response(200, {"status": "READY"})
+        body = {"status": "NOT_READY", "message": runtime.state.problem, **identity}
+        return _json_response(503, body)
+    return _json_response(200, {"status": "READY", **identity})
 
 
 async def admin_flush(request: Request) -> Response:

@@ -148,8 +148,7 @@ class LocalEndpoint:
             except OSError as error:
                 raise EndpointStartError(
                     f"port {self.port} on {self.host} is already in use ({error}); stop the "
-                    "process listening there, pick another port, or use "
-                    "LocalEndpoint.attach_or_start to reuse a running endpoint"
+                    "process listening there or set HOUSEMON_ENDPOINT_PORT to a free port"
                 ) from error
 
     def _wait_ready(self) -> None:
@@ -193,7 +192,13 @@ class LocalEndpoint:
     def attach_or_start(cls, settings: Settings, **kwargs: Any) -> LocalEndpoint:
         """Reuse a ready endpoint already listening on the port, or start a new one."""
         endpoint = cls(settings, **kwargs)
-        status, _ = _probe(endpoint.url)
+        status, body = _probe(endpoint.url)
+        served_home = body.get("home")
+        if status is not None and served_home is not None and served_home != str(settings.home):
+            raise EndpointStartError(
+                f"port {endpoint.port} serves the housemon home {served_home}, not "
+                f"{settings.home}; stop that endpoint or set HOUSEMON_ENDPOINT_PORT to a free port"
+            )
         if status == 200:
             endpoint.attached = True
             log.info("Attached to the endpoint already running on %s", endpoint.url)

@@ -154,10 +154,10 @@ class ServingState:
     def _not_ready_reason(self, config: EndpointConfig | None, features: int | None) -> str:
         if config is None:
             return (
-                f"no model is deployed to endpoint {self.endpoint_name}; call "
-                "housemon_dagster.local.serving.deploy first"
+                f"no model is deployed to endpoint {self.endpoint_name}; materialize the "
+                "model_serving_endpoint asset (or run the monitoring_pipeline job) first"
             )
         return (
-            f"the online store has no snapshot of {self.feature_table}; refresh the online "
-            "feature store first"
+            f"the online store has no snapshot of {self.feature_table}; materialize the "
+            "online_feature_store asset first"
         )
