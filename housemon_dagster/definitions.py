@@ -13,7 +13,12 @@ from housemon_dagster.assets import alerting, data, model, monitoring, traffic
 from housemon_dagster.jobs import ALL_JOBS
 from housemon_dagster.resources.policy import MonitoringPolicy
 from housemon_dagster.sensors import build_sensors, serving_payloads
-from housemon_dagster.settings import Settings, load_monitoring_settings, load_settings
+from housemon_dagster.settings import (
+    Settings,
+    load_monitoring_settings,
+    load_settings,
+    traffic_phase_seconds,
+)
 
 
 def platform_resources(settings: Settings) -> dict[str, Any]:
@@ -29,6 +34,7 @@ def platform_resources(settings: Settings) -> dict[str, Any]:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     policy_settings = load_monitoring_settings(settings.platform)
+    traffic_phase_seconds()
     policy = MonitoringPolicy(
         granularities=list(policy_settings.granularities),
         mae_threshold=policy_settings.mae_threshold,

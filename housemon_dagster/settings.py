@@ -56,6 +56,11 @@ def _identifier(variable: str, default: str) -> str:
     return value
 
 
+def traffic_phase_seconds() -> float:
+    """Return ``HOUSEMON_TRAFFIC_PHASE_SECONDS`` (default 130), checked."""
+    return _number("HOUSEMON_TRAFFIC_PHASE_SECONDS", 130.0, minimum=1.0)
+
+
 def load_settings() -> Settings:
     """Read ``HOUSEMON_*`` variables and check them, naming the variable at fault."""
     platform = os.environ.get("HOUSEMON_PLATFORM", "local").strip().lower()
@@ -100,12 +105,19 @@ def _number(variable: str, default: float, *, minimum: float) -> float:
 
 
 def load_monitoring_settings(platform: str) -> MonitoringSettings:
+    from housemon_dagster.monitor.windows import parse_granularity
+
     text = os.environ.get("HOUSEMON_MONITOR_GRANULARITIES", "").strip()
     granularities = (
         tuple(g.strip() for g in text.split(",") if g.strip())
         if text
         else DEFAULT_GRANULARITIES[platform]
     )
+    for granularity in granularities:
+        try:
+            parse_granularity(granularity)
+        except ValueError as error:
+            raise SettingsError(f"HOUSEMON_MONITOR_GRANULARITIES: {error}") from error
     return MonitoringSettings(
         granularities=granularities,
         mae_threshold=_number("HOUSEMON_ALERT_MAE_THRESHOLD", 70000.0, minimum=0),

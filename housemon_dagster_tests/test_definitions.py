@@ -65,6 +65,22 @@ def test_bad_setting_is_named(monkeypatch, variable, value, message):
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HOUSEMON_MONITOR_GRANULARITIES", "5 min", "HOUSEMON_MONITOR_GRANULARITIES: granularity"),
+        ("HOUSEMON_TRAFFIC_PHASE_SECONDS", "abc", "HOUSEMON_TRAFFIC_PHASE_SECONDS='abc'"),
+        ("HOUSEMON_TRAFFIC_PHASE_SECONDS", "-1", "must be at least 1"),
+        ("HOUSEMON_ALERT_PERCENT", "x", "HOUSEMON_ALERT_PERCENT='x' is not a number"),
+    ],
+)
+def test_bad_setting_fails_at_load(tmp_path, monkeypatch, variable, value, message):
+    monkeypatch.setenv("HOUSEMON_HOME", str(tmp_path))
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=message):
+        build_definitions(load_settings())
+
+
 def test_workspace_validates(tmp_path):
     env = {**os.environ, "HOUSEMON_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(

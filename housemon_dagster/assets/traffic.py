@@ -1,19 +1,14 @@
 """Replayed traffic: the test set, then the skewed set, against the serving endpoint."""
 
 
-import os
-
 import dagster as dg
 
 from housemon_dagster.assets.metadata import markdown_table
 from housemon_dagster.core.traffic import Phase, replay, request_records
 from housemon_dagster.resources.base import ServingResource, TablesResource
+from housemon_dagster.settings import traffic_phase_seconds
 
 PHASE_TABLES = {"test": "test_set", "normal": "inference_set_normal", "skewed": "inference_set_skewed"}
-
-
-def _default_phase_seconds() -> float:
-    return float(os.environ.get("HOUSEMON_TRAFFIC_PHASE_SECONDS", "130"))
 
 
 class TrafficConfig(dg.Config):
@@ -40,7 +35,7 @@ def request_traffic(
     unknown = [p for p in config.phases if p not in PHASE_TABLES]
     if unknown:
         raise dg.Failure(f"unknown traffic phases {unknown}; use any of {list(PHASE_TABLES)}")
-    seconds = config.phase_seconds if config.phase_seconds >= 0 else _default_phase_seconds()
+    seconds = config.phase_seconds if config.phase_seconds >= 0 else traffic_phase_seconds()
     store = tables.store()
     summaries = []
     with serving.client(context) as client:

@@ -107,6 +107,11 @@ def parse_payload(row: dict[str, Any]) -> list[dict[str, Any]]:
     status = row.get("status_code")
     if status != 200:
         raise PayloadError(f"status code {status}: {_error_message(row.get('response'))}")
+    if row.get("request") is None or row.get("response") is None:
+        raise PayloadError(
+            "request or response body was not logged, as happens when it exceeds the "
+            "endpoint's logging size limit (see logging_error_codes)"
+        )
     try:
         request = json.loads(row["request"])
         response = json.loads(row["response"])

@@ -19,6 +19,10 @@ from housemon_dagster.core.schema import (
 )
 
 
+# Fewer sales than this leave too few rows for an 80/20 split, training and drift tests.
+MIN_ROWS = 100
+
+
 class SourceDataError(ValueError):
     """Raised when the source data cannot be used, naming the file or column at fault."""
 
@@ -60,6 +64,11 @@ def validate_source(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
     Numeric columns may hold missing values but nothing that is not a number;
     ``Id`` must be unique and ``SalePrice`` present and positive on every row.
     """
+    if len(frame) < MIN_ROWS:
+        raise SourceDataError(
+            f"{origin} has {len(frame)} rows; the model and the monitor need at least "
+            f"{MIN_ROWS} sales"
+        )
     missing = [c for c in SOURCE_COLUMNS if c not in frame.columns]
     if missing:
         raise SourceDataError(
@@ -91,11 +100,11 @@ def _to_number(values: pd.Series, *, column: str, origin: str) -> pd.Series:
     text = values.astype("string").str.strip()
     text = text.mask(text.isin(["NA", ""]))
     numbers = pd.to_numeric(text, errors="coerce")
-    invalid = text.notna() & numbers.isna()
+    invalid = (text.notna() & numbers.isna()) | numbers.isin([float("inf"), float("-inf")])
     if invalid.any():
         examples = text[invalid].unique()[:3].tolist()
         raise SourceDataError(
-            f"{origin} column {column} must be numeric but contains {examples}; "
+            f"{origin} column {column} must hold finite numbers but contains {examples}; "
             "fix or remove those rows"
         )
     return numbers.astype("float64")

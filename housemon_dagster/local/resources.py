@@ -64,7 +64,7 @@ class LocalSparkTasks(SparkTasksResource):
             registry=ModelRegistry(Path(self.tables.home) / "models"),
             log=_ContextLog(context.log),
         )
-        context.log.info("Running task %s on local Spark", task)
+        context.log.info("Running task %s in this process; Spark starts if the task needs it", task)
         return run_task(task, task_context, params)
 
 

@@ -154,8 +154,8 @@ def refresh_monitoring_table(context: TaskContext, params: dict[str, Any]) -> di
     quarantine = context.table("model_monitoring_quarantine")
     if not context.store.exists(inference_table):
         raise RuntimeError(
-            f"inference table {inference_table} does not exist; send requests to the "
-            "endpoint first (job send_requests)"
+            f"inference table {inference_table} does not exist because no request has "
+            "reached the endpoint yet; run the monitoring_pipeline job first"
         )
     payloads = normalized_payloads(context.store.read_spark(spark, inference_table))
     seen = _seen_request_ids(context, spark, [monitoring, quarantine])

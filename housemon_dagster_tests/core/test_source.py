@@ -65,7 +65,7 @@ def test_non_numeric_value_is_named(ames):
     frame = ames.copy()
     frame["LotArea"] = frame["LotArea"].astype(object)
     frame.loc[3, "LotArea"] = "big"
-    with pytest.raises(SourceDataError, match=r"column LotArea must be numeric but contains \['big'\]"):
+    with pytest.raises(SourceDataError, match=r"column LotArea must hold finite numbers but contains \['big'\]"):
         validate_source(frame, origin="test data")
 
 
@@ -88,3 +88,15 @@ def test_na_text_counts_as_missing_number(ames):
     validated = validate_source(frame, origin="test data")
     assert pd.isna(validated.loc[0, "LotFrontage"])
     assert validated[CATEGORICAL_FEATURES].dtypes.eq("string").all()
+
+
+def test_infinite_value_is_named(ames):
+    frame = ames.copy().astype({"GrLivArea": object})
+    frame.loc[5, "GrLivArea"] = "inf"
+    with pytest.raises(SourceDataError, match=r"column GrLivArea must hold finite numbers"):
+        validate_source(frame, origin="test data")
+
+
+def test_too_few_rows_are_rejected(ames):
+    with pytest.raises(SourceDataError, match="has 3 rows"):
+        validate_source(ames.head(3), origin="test data")
