@@ -100,7 +100,21 @@ CASES = [
         lambda r: {"dataframe_records": [_with(r, MasVnrArea=None)]},
         400,
         "INVALID_PARAMETER_VALUE",
-        "column 'MasVnrArea' has type double but record 0 holds null",
+        "column 'MasVnrArea' has type double but record 0 contains null",
+    ),
+    (
+        "huge integer",
+        lambda r: {"dataframe_records": [_with(r, LotArea=10**30)]},
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "column 'LotArea' record 0 contains 1e+30, outside the supported range",
+    ),
+    (
+        "huge double",
+        lambda r: {"dataframe_records": [_with(r, LotFrontage=1e308)]},
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "column 'LotFrontage' record 0 contains 1e+308, outside the supported range",
     ),
     (
         "records with different columns",

@@ -59,6 +59,10 @@ def decode_json(body: bytes) -> Any:
     """Decode a request body, rejecting invalid UTF-8, invalid JSON, NaN and Infinity."""
     try:
         return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as error:
+        raise ApiError(
+            "MALFORMED_REQUEST", "request body nests JSON too deeply; send flat records"
+        ) from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ApiError(
             "MALFORMED_REQUEST",
@@ -276,14 +280,30 @@ def _check_values(name: str, kind: str, values: list[Any]) -> None:
             for value in values
         ]
     if all(valid):
+        if kind != "string":
+            _check_range(name, values)
         return
     position = valid.index(False)
     value = values[position]
     raise ApiError(
         "INVALID_PARAMETER_VALUE",
-        f"column {name!r} has type {kind} but record {position} holds {json.dumps(value)} "
+        f"column {name!r} has type {kind} but record {position} contains {json.dumps(value)} "
         f"(a JSON {_json_type(value)}); send {TYPE_HINTS[kind]}",
     )
+
+
+# The model computes in 32-bit floats, and no house feature comes near this size.
+MAX_ABS_NUMBER = 1e15
+
+
+def _check_range(name: str, values: list[Any]) -> None:
+    for position, value in enumerate(values):
+        if abs(value) > MAX_ABS_NUMBER:
+            raise ApiError(
+                "INVALID_PARAMETER_VALUE",
+                f"column {name!r} record {position} contains {value:.6g}, outside the "
+                f"supported range of +/-{MAX_ABS_NUMBER:.0e}; send a realistic value",
+            )
 
 
 def _json_type(value: Any) -> str:
