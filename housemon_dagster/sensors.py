@@ -9,6 +9,7 @@ metrics evaluate the alert, and a new ``house_features`` refreshes the online st
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 SERVING_PAYLOADS = dg.AssetKey("serving_payloads")
 MONITORING_TABLES = [dg.AssetKey("model_monitoring"), dg.AssetKey("model_monitoring_quarantine")]
 # A new monitoring refresh waits while any of these jobs runs. Two monitoring refreshes
-# at once would both append the same new rows, and waiting for a metric refresh makes
-# overlapping metric refreshes less likely.
+# at once would parse the same new payloads twice (the merge on row keys keeps the table
+# free of duplicates, but one run's commit would conflict), and waiting for a metric
+# refresh makes overlapping metric refreshes less likely.
 BUSY_JOBS = ("refresh_monitoring", "monitoring_pipeline", "refresh_monitor_metrics")
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
@@ -48,14 +50,19 @@ VERSION_TAG = "housemon/inference_table_version"
 NEW_ROWS_TAG = "housemon/new_payload_rows"
 
 
-@dg.observable_source_asset(
-    key="serving_payloads",
-    group_name="traffic",
-    description="The endpoint's inference table; its data version is the table version.",
-)
-def serving_payloads(tables: TablesResource, serving: ServingResource) -> dg.DataVersion:
-    version = tables.store().version(serving.inference_table())
-    return dg.DataVersion(str(version if version is not None else "absent"))
+with warnings.catch_warnings():
+    # observable_source_asset is marked beta in dagster 1.13; the warning it prints on
+    # every import gives a user nothing to act on.
+    warnings.simplefilter("ignore", category=dg.BetaWarning)
+
+    @dg.observable_source_asset(
+        key="serving_payloads",
+        group_name="traffic",
+        description="The endpoint's inference table; its data version is the table version.",
+    )
+    def serving_payloads(tables: TablesResource, serving: ServingResource) -> dg.DataVersion:
+        version = tables.store().version(serving.inference_table())
+        return dg.DataVersion(str(version if version is not None else "absent"))
 
 
 @dataclass(frozen=True)
