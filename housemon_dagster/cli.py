@@ -1,4 +1,8 @@
-"""The ``housemon`` command line: ``housemon monitor refresh|show <catalog.schema.table>``.
+"""The ``housemon`` command line: monitors, the local endpoint and the state report.
+
+``housemon monitor refresh|show <catalog.schema.table>`` works on a local monitor,
+``housemon serve`` runs the local serving endpoint in the foreground and
+``housemon report`` prints tables, windows and the alert state.
 
 Tables live under ``<home>/warehouse``, where home is ``--home``, else
 ``$HOUSEMON_HOME``, else ``./.housemon``.
@@ -42,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
             "--home",
             help="housemon home holding warehouse/ (default: $HOUSEMON_HOME, else ./.housemon)",
         )
+    commands.add_parser(
+        "serve",
+        help="run the local serving endpoint in the foreground (see housemon serve --help)",
+        add_help=False,
+    )
+    commands.add_parser("report", help="print tables, monitoring windows and the alert state")
     return parser
 
 
@@ -88,7 +98,16 @@ def _show(store: DeltaTableStore, table: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        from housemon_dagster.local.serving.__main__ import main as serve
+
+        return serve(argv[1:])
     arguments = _parser().parse_args(argv)
+    if arguments.command == "report":
+        from housemon_dagster.report import main as report
+
+        return report()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     store = DeltaTableStore(_home(arguments.home) / "warehouse")
     problem = _check_table(store, arguments.table)

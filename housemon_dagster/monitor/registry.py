@@ -18,7 +18,8 @@ class MonitorNotFoundError(LookupError):
 
     def __init__(self, table_name: str) -> None:
         super().__init__(
-            f"table {table_name} has no monitor; create one with "
+            f"table {table_name} has no monitor; run the setup_monitoring job (or "
+            "materialize quality_monitor), or from Python call "
             "housemon_dagster.monitor.create_or_update_monitor(store, MonitorConfig(...))"
         )
         self.table_name = table_name
