@@ -24,11 +24,29 @@ class RegisteredVersion:
     meta: dict[str, Any]
 
 
-class UnityCatalogRegistry:
-    """Logs the fitted model as an MLflow sklearn model and registers it in Unity Catalog.
+def _pyfunc_model(model: Any) -> Any:
+    """Wrap a ``HousePriceModel`` as an MLflow pyfunc model that computes house_age itself."""
+    import mlflow
 
-    NOTE: needs ``mlflow`` on the cluster (Databricks Runtime ML ships it); it has not
-    been run against a workspace, only written to MLflow's documented API.
+    class HousePricePyfunc(mlflow.pyfunc.PythonModel):
+        def __init__(self, fitted: Any) -> None:
+            self.fitted = fitted
+
+        def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+            return self.fitted.predict(model_input)
+
+    return HousePricePyfunc(model)
+
+
+class UnityCatalogRegistry:
+    """Logs the fitted model with its feature lookups and registers it in Unity Catalog.
+
+    With ``lookup`` given, the model is logged through the Feature Engineering client,
+    so Model Serving looks OverallQual, GrLivArea and GarageCars up by Id in the online
+    store, as the local endpoint does. NOTE: needs ``mlflow`` and
+    ``databricks-feature-engineering`` on the cluster (Databricks Runtime ML ships both)
+    and the housemon wheel in the serving environment; this path has been written to
+    the documented APIs but never run against a workspace.
     """
 
     def __init__(self) -> None:
@@ -37,7 +55,14 @@ class UnityCatalogRegistry:
         mlflow.set_registry_uri("databricks-uc")
         self.mlflow = mlflow
 
-    def register(self, name: str, model: Any, *, meta: dict[str, Any]) -> RegisteredVersion:
+    def register(
+        self,
+        name: str,
+        model: Any,
+        *,
+        meta: dict[str, Any],
+        lookup: dict[str, Any] | None = None,
+    ) -> RegisteredVersion:
         mlflow = self.mlflow
         with mlflow.start_run(run_name=f"train {name}") as run:
             mlflow.log_metrics({k: float(v) for k, v in meta.get("metrics", {}).items()})
@@ -45,10 +70,41 @@ class UnityCatalogRegistry:
                 path = Path(folder) / "housemon_meta.json"
                 path.write_text(json.dumps(meta, default=str, indent=2))
                 mlflow.log_artifact(str(path))
-            info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name)
-            log.info("Logged model of run %s as %s", run.info.run_id, info.model_uri)
-        version = int(info.registered_model_version)
+            if lookup is None:
+                mlflow.pyfunc.log_model(
+                    name="model", python_model=_pyfunc_model(model), registered_model_name=name
+                )
+            else:
+                self._log_with_lookups(name, model, lookup)
+            log.info("Logged model of run %s as %s", run.info.run_id, name)
+        versions = mlflow.MlflowClient().search_model_versions(f"name='{name}'")
+        version = max(int(v.version) for v in versions)
         return RegisteredVersion(name=name, version=version, meta=meta)
+
+    def _log_with_lookups(self, name: str, model: Any, lookup: dict[str, Any]) -> None:
+        from databricks.feature_engineering import FeatureEngineeringClient, FeatureLookup
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        client = FeatureEngineeringClient()
+        training_set = client.create_training_set(
+            df=spark.createDataFrame(lookup["train"]),
+            feature_lookups=[
+                FeatureLookup(
+                    table_name=lookup["feature_table"],
+                    lookup_key=lookup["lookup_key"],
+                    feature_names=list(lookup["feature_names"]),
+                )
+            ],
+            label=lookup["label"],
+        )
+        client.log_model(
+            model=_pyfunc_model(model),
+            artifact_path="model",
+            flavor=self.mlflow.pyfunc,
+            training_set=training_set,
+            registered_model_name=name,
+        )
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.mlflow.MlflowClient().set_registered_model_alias(name, alias, str(version))

@@ -52,8 +52,14 @@ class ModelRegistry:
         found = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
         return sorted(v for v in found if (folder / str(v) / "meta.json").is_file())
 
-    def register(self, name: str, model: Any, *, meta: dict[str, Any]) -> ModelVersion:
-        """Store ``model`` as the next version; the version is visible only once complete."""
+    def register(
+        self, name: str, model: Any, *, meta: dict[str, Any], lookup: dict[str, Any] | None = None
+    ) -> ModelVersion:
+        """Store ``model`` as the next version; the version is visible only once complete.
+
+        ``lookup`` (the feature lookups a Unity Catalog registry logs with the model) is
+        not needed here, because the local endpoint reads ``model.lookup_columns``.
+        """
         version = (self.versions(name) or [0])[-1] + 1
         folder = self._model_dir(name) / str(version)
         folder.mkdir(parents=True, exist_ok=False)

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from housemon_dagster.core.model import train_model as fit_model
+from housemon_dagster.core.schema import TARGET_COLUMN
 from housemon_dagster.tasks import TaskContext
 
 
@@ -25,7 +26,16 @@ def train_model(context: TaskContext, params: dict[str, Any]) -> dict[str, Any]:
         "feature_table_version": store.version(context.table("house_features")),
         "metrics": model.metrics,
     }
-    registered = context.registry.register(name, model, meta=meta)
+    # Serving looks these features up by Id; the request carries the other columns.
+    request_columns = list(model.request_columns)
+    lookup = {
+        "feature_table": context.table("house_features"),
+        "lookup_key": model.lookup_key,
+        "feature_names": model.lookup_columns,
+        "label": TARGET_COLUMN,
+        "train": train[[*request_columns, TARGET_COLUMN]],
+    }
+    registered = context.registry.register(name, model, meta=meta, lookup=lookup)
     context.registry.set_alias(name, alias, registered.version)
     context.log.info("Registered %s version %s as @%s", name, registered.version, alias)
     return {"model_name": name, "version": registered.version, "alias": alias, **model.metrics}
