@@ -122,9 +122,9 @@ def test_monitoring_loop_end_to_end(pipeline):
     normal_mae = max(w["mae"] for w in grouped["normal"])
     skewed_mae = min(w["mae"] for w in grouped["skewed"])
     assert skewed_mae > 3 * normal_mae
-    # The seeded test split itself differs a little from the training split
-    # (OverallQual and YearBuilt give KS p near 0.005 on the bundled data), so a
-    # normal window may flag a few of the 10 numeric features, never most of them.
+    # The seeded test split itself differs a little from the training split: on the
+    # bundled data, OverallQual and YearBuilt give KS p near 0.005. So a normal window
+    # may flag a few of the 10 numeric features, but never most of them.
     flagged = [w["flagged_features"] for w in grouped["normal"]]
     print(f"numeric features flagged in normal windows: {flagged}")
     assert max(flagged) <= 3

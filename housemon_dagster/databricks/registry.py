@@ -43,10 +43,11 @@ class UnityCatalogRegistry:
 
     With ``lookup`` given, the model is logged through the Feature Engineering client,
     so Model Serving looks OverallQual, GrLivArea and GarageCars up by Id in the online
-    store, as the local endpoint does. NOTE: needs ``mlflow`` and
+    store, as the local endpoint does. It needs ``mlflow`` and
     ``databricks-feature-engineering`` on the cluster (Databricks Runtime ML ships both)
-    and the housemon wheel in the serving environment; this path has been written to
-    the documented APIs but never run against a workspace.
+    and the housemon wheel in the serving environment.
+
+    NOTE: written to the documented APIs and never run against a workspace.
     """
 
     def __init__(self) -> None:

@@ -135,7 +135,7 @@ def _seen_request_ids(context: TaskContext, spark: Any, tables: list[str]) -> An
 
 
 def _split_duplicates(new: Any) -> Any:
-    """Number the payloads that share a request id, so copies after the first can be told apart."""
+    """Number the payloads that share a request id, so each copy gets its own row key."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
