@@ -34,7 +34,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TableReader:
-    """Reads columns of one table version, restricted to time intervals if given.
+    """A reader of one table version's columns, restricted to time intervals if given.
 
     ``intervals`` are [start, end) UTC microsecond ranges of ``timestamp_col``. On a
     Delta table the filter is pushed down to the Parquet scan, so files outside the
