@@ -100,6 +100,8 @@ def aggregate_values(
                 if input_column != TABLE_COLUMN and input_column not in reader.schema.names:
                     continue
                 expression = metric.definition.replace("{{input_column}}", _quote(input_column))
+                # NOTE: DuckDB sums in no fixed order, so a floating-point aggregate may
+                # differ in its last bits between incremental and full refreshes.
                 query = (
                     f"SELECT _code, ({expression}) AS value FROM frame "
                     "WHERE _code >= 0 GROUP BY _code"

@@ -182,16 +182,17 @@ def regression_metrics(
     null below two rows, and with SS_tot = 0 it is 1 for a perfect fit and 0 otherwise.
     """
     kept = (codes >= 0) & np.isfinite(label) & np.isfinite(prediction)
-    group, y, p = codes[kept], label[kept], prediction[kept]
+    order = np.argsort(codes[kept], kind="stable")
+    group, y, p = codes[kept][order], label[kept][order], prediction[kept][order]
     n = np.bincount(group, minlength=groups).astype(np.float64)
     error = y - p
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        mse = np.bincount(group, weights=error**2, minlength=groups) / n
-        mae = np.bincount(group, weights=np.abs(error), minlength=groups) / n
+        mse = _ordered_sums(group, error**2, groups) / n
+        mae = _ordered_sums(group, np.abs(error), groups) / n
         relative = np.abs(error) / np.maximum(np.abs(y), np.finfo(np.float64).eps)
-        mape = np.bincount(group, weights=relative, minlength=groups) / n
-        mean_y = np.bincount(group, weights=y, minlength=groups) / n
-        total = np.bincount(group, weights=(y - mean_y[group]) ** 2, minlength=groups)
+        mape = _ordered_sums(group, relative, groups) / n
+        mean_y = _ordered_sums(group, y, groups) / n
+        total = _ordered_sums(group, (y - mean_y[group]) ** 2, groups)
         residual = mse * n
         r2 = np.where(total > 0, 1.0 - residual / total, np.where(residual == 0, 1.0, 0.0))
     r2 = np.where(n >= 2, r2, np.nan)
@@ -202,3 +203,17 @@ def regression_metrics(
         "mean_absolute_percentage_error": np.where(n > 0, mape, np.nan),
         "r2_score": r2,
     }
+
+
+def _ordered_sums(group: np.ndarray, terms: np.ndarray, groups: int) -> np.ndarray:
+    """Sum ``terms`` per group after sorting each group's terms; ``group`` must be sorted.
+
+    Sorting first makes every sum independent of the order rows were read in, so an
+    incremental refresh reproduces a full refresh to the last bit.
+    """
+    starts = np.zeros(groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group, minlength=groups), out=starts[1:])
+    terms = terms.copy()
+    for code in np.flatnonzero(np.diff(starts) > 1).tolist():
+        terms[starts[code] : starts[code + 1]].sort()
+    return np.bincount(group, weights=terms, minlength=groups)
