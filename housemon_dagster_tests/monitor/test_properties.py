@@ -119,8 +119,9 @@ def test_incremental_equals_full(first: list[tuple], second: list[tuple], relabe
         ]
         refresh_monitor(store, config.table_name, full=True)
         full = [_canonical(store, config.profile_table), _canonical(store, config.drift_table)]
-    pd.testing.assert_frame_equal(incremental[0], full[0])
-    pd.testing.assert_frame_equal(incremental[1], full[1])
+    # Floating-point sums may differ in the last bit between the two orders of work.
+    pd.testing.assert_frame_equal(incremental[0], full[0], check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(incremental[1], full[1], check_exact=False, rtol=1e-12)
 
 
 def test_random_quantiles_are_sorted() -> None:
