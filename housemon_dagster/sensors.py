@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 SERVING_PAYLOADS = dg.AssetKey("serving_payloads")
 MONITORING_TABLES = [dg.AssetKey("model_monitoring"), dg.AssetKey("model_monitoring_quarantine")]
 # A new monitoring refresh waits while any of these jobs runs. Two monitoring refreshes
-# at once would parse the same new payloads twice (the merge on row keys keeps the table
-# free of duplicates, but one run's commit would conflict), and waiting for a metric
-# refresh makes overlapping metric refreshes less likely.
+# at once would parse the same new payloads twice. The merge on row keys keeps the
+# table free of duplicates, but one run's commit would conflict. Waiting for a metric
+# refresh also makes overlapping metric refreshes less likely.
 BUSY_JOBS = ("refresh_monitoring", "monitoring_pipeline", "refresh_monitor_metrics")
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,

@@ -105,6 +105,6 @@ def online_feature_store(
     tables: TablesResource,
     online_store: OnlineStoreResource,
 ) -> dg.MaterializeResult:
-    """The online copy of house_features that the serving endpoint looks features up in."""
+    """Publish house_features to the online store, where the endpoint looks features up by Id."""
     result = online_store.refresh(context, tables.name("house_features"))
     return dg.MaterializeResult(metadata=plain(result))

@@ -116,7 +116,7 @@ def jsonable(value: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    """Run one task; ``argv`` holds ``--transport dbfs|volumes`` and, on existing clusters
+    """Run one task; ``argv`` contains ``--transport dbfs|volumes`` and, on existing clusters
     and serverless compute, the Pipes bootstrap arguments."""
     from housemon_dagster.tasks import TaskContext, run_task
 

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class MonitorNotFoundError(LookupError):
-    """Raised when a table has no monitor; the message tells how to create one."""
+    """Raised when a table has no monitor; the message names the job that creates one."""
 
     def __init__(self, table_name: str) -> None:
         super().__init__(
